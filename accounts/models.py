@@ -1,0 +1,173 @@
+"""People, their medical profile, their roles, and the single-use tokens that verify their e-mail."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from .choices import BloodType, Gender, PreferredUnits, RoleName
+
+
+class UserManager(BaseUserManager):
+    """Creates users with a normalised e-mail; every account holds the `user` role, a superuser also `admin`."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=normalize_email(email), **extra)
+        if not user.username:
+            user.username = user.email
+        user.set_password(password)
+        user.save(using=self._db)
+        UserProfile.objects.get_or_create(user=user)
+        roles = [RoleName.USER] + ([RoleName.ADMIN] if user.is_superuser else [])
+        for name in roles:
+            role, _ = Role.objects.get_or_create(name=name)
+            UserRole.objects.get_or_create(user=user, role=role)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        extra.setdefault("is_email_verified", True)
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, email: str):
+        return self.get(email__iexact=normalize_email(email))
+
+
+def normalize_email(email: str) -> str:
+    """E-mail addresses are compared case-insensitively everywhere, so they are stored lower-cased."""
+    return (email or "").strip().lower()
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person: patient, doctor or admin. Logs in with the e-mail; identified by a UUID everywhere."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(max_length=254, unique=True)
+    username = models.CharField(max_length=150, unique=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    phone_number = models.CharField(max_length=32, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    is_email_verified = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["username", "first_name", "last_name"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email(self.email)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.username
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone name.")
+
+
+class UserProfile(models.Model):
+    """The medical profile: one per user, created with the account. Timezone decides the person's calendar."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
+    height_cm = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(30), MaxValueValidator(280)],
+    )
+    blood_type = models.CharField(max_length=3, choices=BloodType.choices, blank=True)
+    gender = models.CharField(max_length=24, choices=Gender.choices, blank=True)
+    medical_conditions = models.TextField(blank=True)
+    allergies = models.TextField(blank=True)
+    current_medications_notes = models.TextField(blank=True)
+    emergency_notes = models.TextField(blank=True)
+    preferred_units = models.CharField(max_length=8, choices=PreferredUnits.choices, default=PreferredUnits.METRIC)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user_id}"
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone or "UTC")
+
+
+class Role(models.Model):
+    """A named role: `user`, `doctor` or `admin` (fixtures/initial_roles.json)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=32, unique=True, choices=RoleName.choices)
+    description = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserRole(models.Model):
+    """A role held by a user; who granted it and when."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="user_roles")
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="holders")
+    granted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="accounts_userrole_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.role_id}"
+
+
+class EmailVerificationToken(models.Model):
+    """A single-use, expiring token that proves the owner reads the address. Only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="email_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    email = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "used_at"])]
+
+    def __str__(self) -> str:
+        return f"verification for {self.user_id}"

@@ -1,0 +1,34 @@
+"""Reads of accounts: users with their profile and roles in one query each."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from .models import Role, User, UserRole
+
+
+def user_queryset() -> QuerySet[User]:
+    return User.objects.select_related("profile").prefetch_related(
+        Prefetch("user_roles", queryset=UserRole.objects.select_related("role"))
+    )
+
+
+def user_get(*, user_id) -> User | None:
+    return user_queryset().filter(pk=user_id).first()
+
+
+def user_role_names(user: User) -> list[str]:
+    names = {ur.role.name for ur in user.user_roles.all()}
+    return sorted(names)
+
+
+def user_has_role(user, name: str) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if name == "admin" and user.is_superuser:
+        return True
+    return UserRole.objects.filter(user=user, role__name=name).exists()
+
+
+def role_list() -> QuerySet[Role]:
+    return Role.objects.order_by("name")

@@ -1,0 +1,361 @@
+"""Writes of accounts: registration, sign-in, tokens, passwords, e-mail verification, profile, roles.
+
+Every function owns its transaction; e-mail leaves through a Celery task after commit, so a rolled-back
+registration never mails anybody.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from jeghealth_backend.api.exceptions import ApplicationError
+
+from .models import EmailVerificationToken, Role, User, UserProfile, UserRole, normalize_email
+
+logger = logging.getLogger(__name__)
+
+INVALID_CREDENTIALS = "No account matches this e-mail and password."
+
+
+class AccountLocked(ApplicationError):
+    status_code = 429
+    default_code = "account_locked"
+    default_detail = "Too many failed sign-in attempts; this account is locked for a while. Try again later."
+
+
+class InvalidRefreshToken(AuthenticationFailed):
+    default_code = "token_not_valid"
+    default_detail = "This refresh token is no longer valid; sign in again."
+
+
+# --- tokens --------------------------------------------------------------------------------------------
+
+
+def tokens_for_user(user: User) -> dict[str, str]:
+    """A new access/refresh pair; the refresh token is recorded as outstanding so it can be blacklisted."""
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def tokens_revoke_all(*, user: User) -> int:
+    """Blacklist every outstanding refresh token of the user (password change or reset, logout everywhere)."""
+    outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
+        blacklistedtoken__isnull=False
+    )
+    rows = [BlacklistedToken(token=token) for token in outstanding]
+    BlacklistedToken.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def token_refresh(*, raw_refresh: str) -> dict[str, str]:
+    """Rotate a refresh token: the presented one is blacklisted and a new pair is issued.
+
+    Exactly one of two concurrent refreshes of the same token wins: the blacklist row is unique per token, so
+    the loser's insert fails and it answers 401 (never 500). Refused when the user is gone or inactive, or when
+    the password changed after the token was issued.
+    """
+    try:
+        refresh = RefreshToken(raw_refresh)  # signature, expiry, type, and the blacklist
+    except TokenError:
+        raise InvalidRefreshToken() from None
+    user = User.objects.filter(pk=refresh.payload.get("user_id")).first()
+    if user is None or not user.is_active:
+        raise InvalidRefreshToken()
+    if refresh.payload.get(settings.SIMPLE_JWT["REVOKE_TOKEN_CLAIM"]) != get_md5_hash_password(user.password):
+        raise InvalidRefreshToken()
+    jti = refresh.payload["jti"]
+    try:
+        with transaction.atomic():
+            outstanding, _ = OutstandingToken.objects.get_or_create(
+                jti=jti,
+                defaults={
+                    "user": user,
+                    "token": raw_refresh,
+                    "created_at": refresh.current_time,
+                    "expires_at": datetime.fromtimestamp(refresh.payload["exp"], tz=UTC),
+                },
+            )
+            BlacklistedToken.objects.create(token=outstanding)
+    except IntegrityError:
+        raise InvalidRefreshToken() from None
+    return tokens_for_user(user)
+
+
+def token_blacklist(*, user: User, raw_refresh: str) -> None:
+    """Logout: the given refresh token (which must be the caller's own) never works again."""
+    try:
+        refresh = RefreshToken(raw_refresh)
+    except TokenError:
+        raise ValidationError({"refresh": ["This refresh token is not valid or already revoked."]}) from None
+    if str(refresh.payload.get("user_id")) != str(user.pk):
+        raise ValidationError({"refresh": ["This refresh token does not belong to you."]})
+    # get_or_create: a concurrent logout of the same token ends the same way.
+    refresh.blacklist()
+
+
+# --- registration and sign-in ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_register(
+    *,
+    email: str,
+    username: str,
+    password: str,
+    first_name: str = "",
+    last_name: str = "",
+    phone_number: str = "",
+    date_of_birth=None,
+) -> User:
+    """Create an account with the `user` role and an empty profile, and mail a verification link."""
+    email = normalize_email(email)
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": ["An account with this e-mail already exists."]})
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": ["This username is taken."]})
+    candidate = User(email=email, username=username, first_name=first_name, last_name=last_name)
+    try:
+        validate_password(password, user=candidate)
+    except DjangoValidationError as exc:
+        raise ValidationError({"password": list(exc.messages)}) from None
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=email,
+                password=password,
+                username=username,
+                first_name=first_name,
+                last_name=last_name,
+                phone_number=phone_number,
+                date_of_birth=date_of_birth,
+            )
+    except IntegrityError:
+        # Two sign-ups with one address raced past the check above; the unique index decided.
+        raise ValidationError({"email": ["An account with this e-mail already exists."]}) from None
+    email_verification_send(user=user)
+    return user
+
+
+def user_login(*, request, email: str, password: str) -> User:
+    """Authenticate through Django's backends (django-axes first, so failures count toward the lockout)."""
+    email = normalize_email(email)
+    user = authenticate(request=request, email=email, password=password)
+    if getattr(request, "axes_locked_out", False):
+        raise AccountLocked()
+    if user is None:
+        raise AuthenticationFailed(INVALID_CREDENTIALS, code="authentication_failed")
+    return user
+
+
+# --- e-mail verification -------------------------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def email_verification_send(*, user: User) -> None:
+    """Issue a new single-use token (earlier unused ones stop working) and mail it as a link."""
+    now = timezone.now()
+    EmailVerificationToken.objects.filter(user=user, used_at__isnull=True).update(expires_at=now)
+    raw = secrets.token_urlsafe(32)
+    EmailVerificationToken.objects.create(
+        user=user,
+        email=user.email,
+        token_hash=_digest(raw),
+        expires_at=now + timedelta(hours=settings.EMAIL_VERIFICATION_TTL_HOURS),
+    )
+    link = f"{settings.FRONTEND_URL}/verify-email?token={raw}"
+    _send_templated_mail(user=user, template="verify_email", context={"link": link, "token": raw})
+
+
+@transaction.atomic
+def email_verify(*, token: str) -> User:
+    """Mark the address verified. A token works once, before it expires, for the address it was sent to."""
+    now = timezone.now()
+    record = (
+        EmailVerificationToken.objects.select_for_update()
+        .select_related("user")
+        .filter(token_hash=_digest(token))
+        .first()
+    )
+    if record is None or record.used_at is not None or record.expires_at <= now:
+        raise ValidationError({"token": ["This verification link is invalid, used or expired."]})
+    if normalize_email(record.email) != record.user.email:
+        raise ValidationError({"token": ["This verification link was for another address."]})
+    updated = EmailVerificationToken.objects.filter(pk=record.pk, used_at__isnull=True).update(used_at=now)
+    if not updated:
+        raise ValidationError({"token": ["This verification link is invalid, used or expired."]})
+    User.objects.filter(pk=record.user_id).update(is_email_verified=True)
+    record.user.is_email_verified = True
+    return record.user
+
+
+# --- passwords -----------------------------------------------------------------------------------------
+
+
+def _check_new_password(user: User, password: str, field: str) -> None:
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise ValidationError({field: list(exc.messages)}) from None
+
+
+@transaction.atomic
+def password_change(*, user: User, old_password: str, new_password: str) -> dict[str, str]:
+    """Set a new password; every earlier token stops working. Returns a fresh token pair."""
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": ["The current password is not correct."]})
+    _check_new_password(user, new_password, "new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    tokens_revoke_all(user=user)
+    return tokens_for_user(user)
+
+
+def password_reset_request(*, email: str) -> None:
+    """Mail a reset link if the address has an account. The caller answers the same either way."""
+    user = User.objects.filter(email__iexact=normalize_email(email), is_active=True).first()
+    if user is None:
+        return
+    uid = urlsafe_base64_encode(force_bytes(str(user.pk)))
+    token = default_token_generator.make_token(user)
+    link = f"{settings.FRONTEND_URL}/reset-password?uid={uid}&token={token}"
+    _send_templated_mail(user=user, template="password_reset", context={"link": link})
+
+
+@transaction.atomic
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Set the password from a reset link. The token embeds the old password hash, so it works once."""
+    invalid = ValidationError({"token": ["This reset link is invalid or has expired."]})
+    try:
+        user_id = force_str(urlsafe_base64_decode(uid))
+        user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+    except (ValueError, TypeError, OverflowError, DjangoValidationError):
+        raise invalid from None
+    if user is None or not default_token_generator.check_token(user, token):
+        raise invalid
+    _check_new_password(user, new_password, "new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    tokens_revoke_all(user=user)
+    return user
+
+
+# --- the person's own data -----------------------------------------------------------------------------
+
+USER_EDITABLE = ("username", "first_name", "last_name", "phone_number", "date_of_birth")
+PROFILE_EDITABLE = (
+    "height_cm",
+    "blood_type",
+    "gender",
+    "medical_conditions",
+    "allergies",
+    "current_medications_notes",
+    "emergency_notes",
+    "preferred_units",
+    "timezone",
+)
+
+
+@transaction.atomic
+def user_update(*, user: User, data: dict[str, Any]) -> User:
+    """Change the person's own editable fields; anything else in `data` is ignored, never applied."""
+    changed = [f for f in USER_EDITABLE if f in data]
+    if "username" in data and User.objects.filter(username__iexact=data["username"]).exclude(pk=user.pk).exists():
+        raise ValidationError({"username": ["This username is taken."]})
+    for field in changed:
+        setattr(user, field, data[field])
+    if changed:
+        try:
+            with transaction.atomic():
+                user.save(update_fields=changed)
+        except IntegrityError:
+            raise ValidationError({"username": ["This username is taken."]}) from None
+    profile_data = data.get("profile")
+    if isinstance(profile_data, dict):
+        profile_update(user=user, data=profile_data)
+    return user
+
+
+@transaction.atomic
+def profile_update(*, user: User, data: dict[str, Any]) -> UserProfile:
+    profile, _ = UserProfile.objects.select_for_update().get_or_create(user=user)
+    changed = [f for f in PROFILE_EDITABLE if f in data]
+    for field in changed:
+        setattr(profile, field, data[field])
+    if changed:
+        profile.save(update_fields=[*changed, "updated_at"])
+    user.profile = profile
+    return profile
+
+
+@transaction.atomic
+def user_delete(*, user: User, password: str) -> None:
+    """Erase the account and, through the database's cascades, everything it owns."""
+    if not user.check_password(password):
+        raise ValidationError({"password": ["The password is not correct."]})
+    tokens_revoke_all(user=user)
+    logger.info("account_deleted", extra={"user_id": str(user.pk)})
+    user.delete()
+
+
+# --- roles ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def role_grant(*, user: User, role_name: str, granted_by: User) -> User:
+    role = Role.objects.filter(name=role_name).first()
+    if role is None:
+        raise ValidationError({"role": [f"Unknown role {role_name!r}."]})
+    UserRole.objects.get_or_create(user=user, role=role, defaults={"granted_by": granted_by})
+    logger.info("role_granted", extra={"user_id": str(user.pk), "role": role_name, "by": str(granted_by.pk)})
+    return user
+
+
+@transaction.atomic
+def role_revoke(*, user: User, role_name: str, revoked_by: User) -> User:
+    if not Role.objects.filter(name=role_name).exists():
+        raise ValidationError({"role": [f"Unknown role {role_name!r}."]})
+    if role_name == "user":
+        raise ValidationError({"role": ["Every account holds the `user` role."]})
+    if role_name == "admin" and user.is_superuser:
+        raise ValidationError({"role": ["A superuser holds the `admin` role; change that in the Django admin."]})
+    UserRole.objects.filter(user=user, role__name=role_name).delete()
+    logger.info("role_revoked", extra={"user_id": str(user.pk), "role": role_name, "by": str(revoked_by.pk)})
+    return user
+
+
+# --- mail ----------------------------------------------------------------------------------------------
+
+
+def _send_templated_mail(*, user: User, template: str, context: dict[str, Any]) -> None:
+    from .tasks import send_email
+
+    context = {**context, "user": user, "app_name": "JEGHealth"}
+    subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
+    text = render_to_string(f"accounts/email/{template}.txt", context)
+    html = render_to_string(f"accounts/email/{template}.html", context)
+    # robust: a broker that is down must not turn a committed sign-up into a 500; the user can resend.
+    transaction.on_commit(lambda: send_email.delay(to=user.email, subject=subject, text=text, html=html), robust=True)

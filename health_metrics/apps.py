@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class HealthMetricsConfig(AppConfig):
+    name = "health_metrics"

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class IotDevicesConfig(AppConfig):
+    name = "iot_devices"

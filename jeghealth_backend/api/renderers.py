@@ -1,0 +1,27 @@
+"""JSON out through orjson: the list and ingestion paths serialise large bodies."""
+
+from __future__ import annotations
+
+import decimal
+from typing import Any
+
+import orjson
+from django.utils.functional import Promise
+from rest_framework import renderers
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, Promise):  # lazy translations in DRF's messages
+        return str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
+        if data is None:
+            return b""
+        return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)

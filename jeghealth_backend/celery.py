@@ -1,0 +1,47 @@
+"""The Celery application. Configuration lives in settings (`CELERY_*`), including the beat schedule.
+
+Tasks inherit `BaseTask`: transient failures (database, broker, network) retry with exponential backoff and
+jitter up to a cap; anything else is a permanent failure that the task's service records instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery, Task, signals
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jeghealth_backend.settings.base")
+
+
+class BaseTask(Task):
+    autoretry_for = (ConnectionError, TimeoutError, OSError)
+    retry_backoff = 2
+    retry_backoff_max = 600
+    retry_jitter = True
+    max_retries = 5
+
+
+app = Celery("jeghealth_backend", task_cls=BaseTask)
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+def _close_stale_connections(**_kwargs) -> None:
+    # A worker outlives database restarts: drop connections that died or outlived CONN_MAX_AGE around each task.
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
+signals.task_prerun.connect(_close_stale_connections, weak=False)
+signals.task_postrun.connect(_close_stale_connections, weak=False)
+
+
+@signals.setup_logging.connect
+def _use_django_logging(**_kwargs) -> None:
+    """Workers log through Django's LOGGING (JSON lines) instead of Celery's own format."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

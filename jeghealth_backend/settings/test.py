@@ -1,0 +1,30 @@
+"""Test settings: the base settings with fast password hashing and tasks run in-process.
+
+`DATABASE_URL` and `REDIS_URL` still choose the real stack (CI sets both). Tests about the worker start a real
+Celery worker against Redis themselves.
+"""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import CACHES, REST_FRAMEWORK
+
+# Argon2 is first in production; tests that are about hashing override this list.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Each xdist worker keeps its own cache keys, so throttle counters never leak between parallel tests.
+CACHES["default"]["KEY_PREFIX"] = "jegtest-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"auth": "1000/min", "anon": "10000/min", "user": "100000/min", "device": "100000/min"},
+}
+AXES_FAILURE_LIMIT = 5
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -7,6 +7,12 @@ from jeghealth_backend.api.health import HealthView
 api_v1 = [
     path("health/", HealthView.as_view(), name="health"),
     path("auth/", include("accounts.urls")),
+    path("health-metrics/", include("health_metrics.urls")),
+    path("devices/", include("iot_devices.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("appointments/", include("appointments.urls")),
+    path("medications/", include("medications.urls")),
+    path("", include("reports.urls")),
 ]
 
 urlpatterns = [

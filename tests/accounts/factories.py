@@ -1,0 +1,39 @@
+import factory
+from django.contrib.auth import get_user_model
+
+from accounts.models import Role, UserRole
+
+PASSWORD = "Corr3ct-Horse-Battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A person with the `user` role and an empty profile, made through the manager like a real sign-up."""
+
+    class Meta:
+        model = get_user_model()
+
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    username = factory.Sequence(lambda n: f"person{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    is_email_verified = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        password = kwargs.pop("password", PASSWORD)
+        return model_class.objects.create_user(*args, password=password, **kwargs)
+
+
+class DoctorFactory(UserFactory):
+    @factory.post_generation
+    def doctor_role(self, create, extracted, **kwargs):
+        if create:
+            role, _ = Role.objects.get_or_create(name="doctor")
+            UserRole.objects.get_or_create(user=self, role=role)
+
+
+class AdminFactory(UserFactory):
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        password = kwargs.pop("password", PASSWORD)
+        return model_class.objects.create_superuser(*args, password=password, **kwargs)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from .models import Role, User, UserProfile, UserRole
+from .models import AuditEvent, CareTeamGrant, Role, SecurityEvent, User, UserProfile, UserRole
 
 
 class ProfileInline(admin.StackedInline):
@@ -40,3 +40,48 @@ class UserAdmin(DjangoUserAdmin):
 class RoleAdmin(admin.ModelAdmin):
     list_display = ["name", "description"]
     search_fields = ["name"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Append-only records: visible to admins, never added, changed or deleted through the admin."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "resource_type", "resource_id", "actor", "patient", "ip_address"]
+    list_filter = ["action", "resource_type"]
+    search_fields = ["resource_id", "actor__email", "patient__email", "request_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["actor", "patient"]
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "event_type", "user", "identifier", "ip_address"]
+    list_filter = ["event_type"]
+    search_fields = ["user__email", "identifier"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user"]
+
+
+@admin.register(CareTeamGrant)
+class CareTeamGrantAdmin(admin.ModelAdmin):
+    """Admins may revoke a grant (set revoked_at) on a patient's request; they never create one for them."""
+
+    list_display = ["patient", "doctor", "scopes", "expires_at", "created_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["patient__email", "doctor__email"]
+    readonly_fields = ["patient", "doctor", "scopes", "created_at"]
+    list_select_related = ["patient", "doctor"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -28,3 +28,29 @@ class Gender(models.TextChoices):
 class PreferredUnits(models.TextChoices):
     METRIC = "metric", "Metric"
     IMPERIAL = "imperial", "Imperial"
+
+
+class CareScope(models.TextChoices):
+    HEALTH_METRICS = "health_metrics", "Health metrics"
+    MEDICATIONS = "medications", "Medications"
+    APPOINTMENTS = "appointments", "Appointments"
+
+
+class AuditAction(models.TextChoices):
+    READ = "read", "Read"
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    DELETE = "delete", "Delete"
+    EXPORT = "export", "Export"
+
+
+class SecurityEventType(models.TextChoices):
+    LOGIN = "login", "Login"
+    LOGIN_FAILED = "login_failed", "Failed login"
+    LOCKED_OUT = "locked_out", "Locked out"
+    PASSWORD_CHANGED = "password_changed", "Password changed"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    GRANT_CREATED = "grant_created", "Care-team grant created"
+    GRANT_REVOKED = "grant_revoked", "Care-team grant revoked"
+    DEVICE_KEY_ROTATED = "device_key_rotated", "Device key rotated"
+    ACCOUNT_DELETED = "account_deleted", "Account deleted"

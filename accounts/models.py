@@ -13,7 +13,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from .choices import BloodType, Gender, PreferredUnits, RoleName
+from jeghealth_backend.encryption import EncryptedTextField
+
+from .choices import AuditAction, BloodType, Gender, PreferredUnits, RoleName, SecurityEventType
 
 
 class UserManager(BaseUserManager):
@@ -113,10 +115,10 @@ class UserProfile(models.Model):
     )
     blood_type = models.CharField(max_length=3, choices=BloodType.choices, blank=True)
     gender = models.CharField(max_length=24, choices=Gender.choices, blank=True)
-    medical_conditions = models.TextField(blank=True)
-    allergies = models.TextField(blank=True)
-    current_medications_notes = models.TextField(blank=True)
-    emergency_notes = models.TextField(blank=True)
+    medical_conditions = EncryptedTextField(blank=True)
+    allergies = EncryptedTextField(blank=True)
+    current_medications_notes = EncryptedTextField(blank=True)
+    emergency_notes = EncryptedTextField(blank=True)
     preferred_units = models.CharField(max_length=8, choices=PreferredUnits.choices, default=PreferredUnits.METRIC)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(auto_now_add=True)
@@ -171,3 +173,87 @@ class EmailVerificationToken(models.Model):
 
     def __str__(self) -> str:
         return f"verification for {self.user_id}"
+
+
+class CareTeamGrant(models.Model):
+    """A patient's permission for a doctor to see (and where an app allows, change) data of some scopes.
+
+    Live while not revoked and not expired; checked on every request, so revocation and expiry act at once.
+    At most one live grant per patient and doctor: granting again replaces the previous one.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="care_grants_given")
+    doctor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="care_grants_received")
+    scopes = models.JSONField(default=list)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "doctor"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="accounts_caregrant_one_live_per_pair",
+            ),
+            models.CheckConstraint(condition=~models.Q(patient=models.F("doctor")), name="accounts_caregrant_not_self"),
+        ]
+        indexes = [models.Index(fields=["doctor", "patient", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"grant {self.patient_id} -> {self.doctor_id}"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of someone other than the patient reading or changing the patient's data.
+
+    Written in the same request as the access. Never updated; rows go only with the patient's own erasure.
+    On PostgreSQL a trigger refuses UPDATE outright.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="audit_events_as_actor")
+    patient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="audit_events")
+    action = models.CharField(max_length=8, choices=AuditAction.choices)
+    resource_type = models.CharField(max_length=64)
+    resource_id = models.CharField(max_length=64, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.resource_type} of {self.patient_id} by {self.actor_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+
+class SecurityEvent(models.Model):
+    """Sign-ins, failed sign-ins, password changes, grant changes, key rotations: who, what, from where."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="security_events")
+    event_type = models.CharField(max_length=32, choices=SecurityEventType.choices)
+    identifier = models.CharField(max_length=254, blank=True, help_text="The login name tried, for failed logins.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.user_id or self.identifier}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Security events are append-only.")
+        super().save(*args, **kwargs)

@@ -12,9 +12,11 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -30,6 +32,8 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from jeghealth_backend.api.exceptions import ApplicationError
 
+from .audit import security_event_record
+from .choices import SecurityEventType
 from .models import EmailVerificationToken, Role, User, UserProfile, UserRole, normalize_email
 
 logger = logging.getLogger(__name__)
@@ -41,6 +45,11 @@ class AccountLocked(ApplicationError):
     status_code = 429
     default_code = "account_locked"
     default_detail = "Too many failed sign-in attempts; this account is locked for a while. Try again later."
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Retry-After: the whole cool-off, an upper bound of what is left of it.
+        self.wait = settings.AXES_COOLOFF_TIME.total_seconds()
 
 
 class InvalidRefreshToken(AuthenticationFailed):
@@ -157,13 +166,24 @@ def user_register(
 
 
 def user_login(*, request, email: str, password: str) -> User:
-    """Authenticate through Django's backends (django-axes first, so failures count toward the lockout)."""
+    """Authenticate through Django's backends (django-axes first, so failures count toward the lockout).
+
+    A locked account is refused before its password is looked at, so the answer never tells whether the password
+    was right. The attempt that reaches the limit is still an ordinary 401: axes flags that request as locked out
+    too, so its flag cannot tell "was locked" from "is now locked". Success sends `user_logged_in`, which records
+    `last_login` and lets axes clear the failures (AXES_RESET_ON_SUCCESS).
+    """
     email = normalize_email(email)
-    user = authenticate(request=request, email=email, password=password)
-    if getattr(request, "axes_locked_out", False):
+    if not AxesProxyHandler.is_allowed(request, {"email": email}):
+        security_event_record(event_type=SecurityEventType.LOCKED_OUT, identifier=email, request=request)
         raise AccountLocked()
+    user = authenticate(request=request, email=email, password=password)
     if user is None:
+        known = User.objects.filter(email__iexact=email).first()
+        security_event_record(event_type=SecurityEventType.LOGIN_FAILED, user=known, identifier=email, request=request)
         raise AuthenticationFailed(INVALID_CREDENTIALS, code="authentication_failed")
+    user_logged_in.send(sender=type(user), request=request, user=user)
+    security_event_record(event_type=SecurityEventType.LOGIN, user=user, request=request)
     return user
 
 
@@ -223,7 +243,7 @@ def _check_new_password(user: User, password: str, field: str) -> None:
 
 
 @transaction.atomic
-def password_change(*, user: User, old_password: str, new_password: str) -> dict[str, str]:
+def password_change(*, user: User, old_password: str, new_password: str, request=None) -> dict[str, str]:
     """Set a new password; every earlier token stops working. Returns a fresh token pair."""
     if not user.check_password(old_password):
         raise ValidationError({"old_password": ["The current password is not correct."]})
@@ -231,6 +251,7 @@ def password_change(*, user: User, old_password: str, new_password: str) -> dict
     user.set_password(new_password)
     user.save(update_fields=["password"])
     tokens_revoke_all(user=user)
+    security_event_record(event_type=SecurityEventType.PASSWORD_CHANGED, user=user, request=request)
     return tokens_for_user(user)
 
 
@@ -246,7 +267,7 @@ def password_reset_request(*, email: str) -> None:
 
 
 @transaction.atomic
-def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+def password_reset_confirm(*, uid: str, token: str, new_password: str, request=None) -> User:
     """Set the password from a reset link. The token embeds the old password hash, so it works once."""
     invalid = ValidationError({"token": ["This reset link is invalid or has expired."]})
     try:
@@ -260,6 +281,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     user.set_password(new_password)
     user.save(update_fields=["password"])
     tokens_revoke_all(user=user)
+    security_event_record(event_type=SecurityEventType.PASSWORD_RESET, user=user, request=request)
     return user
 
 

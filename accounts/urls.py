@@ -1,6 +1,11 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import care_views, views
+
+router = SimpleRouter()
+router.register("care-team", care_views.CareTeamViewSet, basename="care-team")
+router.register("access-log", care_views.AccessLogViewSet, basename="access-log")
 
 urlpatterns = [
     path("register/", views.RegisterView.as_view(), name="auth-register"),
@@ -16,4 +21,6 @@ urlpatterns = [
     path("password-reset/confirm/", views.PasswordResetConfirmView.as_view(), name="auth-password-reset-confirm"),
     path("roles/", views.RoleListView.as_view(), name="auth-roles"),
     path("users/<uuid:user_id>/roles/", views.UserRolesView.as_view(), name="auth-user-roles"),
+    path("export/", care_views.ExportView.as_view(), name="auth-export"),
+    *router.urls,
 ]

@@ -42,9 +42,21 @@ def _user_payload(user) -> dict:
     return UserSerializer(selectors.user_get(user_id=user.pk)).data
 
 
-class RegisterView(APIView):
+class PublicView(APIView):
+    """Base of the ways in: no token needed, the credentials (if any) are in the body.
+
+    DRF answers a failed authentication with 403 when the view names no authenticator for `WWW-Authenticate`;
+    a wrong password or a dead refresh token is a 401 (API.md), so these views name the Bearer scheme.
+    """
+
     authentication_classes: list = []
     permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'
+
+
+class RegisterView(PublicView):
     throttle_classes = AUTH_THROTTLES
 
     @extend_schema(tags=TAGS, request=RegisterInputSerializer, responses={201: RegisterResultSerializer})
@@ -61,9 +73,7 @@ class RegisterView(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class LoginView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class LoginView(PublicView):
     throttle_classes = AUTH_THROTTLES
 
     @extend_schema(tags=TAGS, request=LoginInputSerializer, responses={200: AuthResultSerializer})
@@ -74,10 +84,7 @@ class LoginView(APIView):
         return Response({"user": _user_payload(user), "tokens": services.tokens_for_user(user)})
 
 
-class TokenRefreshView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
+class TokenRefreshView(PublicView):
     @extend_schema(tags=TAGS, request=RefreshInputSerializer, responses={200: TokenPairSerializer})
     def post(self, request):
         data = RefreshInputSerializer(data=request.data)
@@ -138,13 +145,12 @@ class ChangePasswordView(APIView):
             user=request.user,
             old_password=data.validated_data["old_password"],
             new_password=data.validated_data["new_password"],
+            request=request,
         )
         return Response({"message": "Password changed. Other sessions have been signed out.", "tokens": tokens})
 
 
-class VerifyEmailView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class VerifyEmailView(PublicView):
     throttle_classes = AUTH_THROTTLES
 
     @extend_schema(tags=TAGS, request=VerifyEmailInputSerializer, responses={200: MessageSerializer})
@@ -166,9 +172,7 @@ class ResendVerificationView(APIView):
         return Response({"message": "We sent a new confirmation link."})
 
 
-class PasswordResetView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class PasswordResetView(PublicView):
     throttle_classes = AUTH_THROTTLES
 
     @extend_schema(tags=TAGS, request=PasswordResetInputSerializer, responses={200: MessageSerializer})
@@ -179,16 +183,14 @@ class PasswordResetView(APIView):
         return Response({"message": "If an account uses this address, we sent it a link to reset the password."})
 
 
-class PasswordResetConfirmView(APIView):
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+class PasswordResetConfirmView(PublicView):
     throttle_classes = AUTH_THROTTLES
 
     @extend_schema(tags=TAGS, request=PasswordResetConfirmInputSerializer, responses={200: MessageSerializer})
     def post(self, request):
         data = PasswordResetConfirmInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.password_reset_confirm(**data.validated_data)
+        services.password_reset_confirm(**data.validated_data, request=request)
         return Response({"message": "Your password is changed. Sign in with the new one."})
 
 

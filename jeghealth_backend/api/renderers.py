@@ -10,7 +10,8 @@ from django.utils.functional import Promise
 from rest_framework import renderers
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """What orjson cannot encode by itself: Decimals as numbers, lazy strings, sets."""
     if isinstance(value, decimal.Decimal):
         return float(value)
     if isinstance(value, Promise):  # lazy translations in DRF's messages
@@ -24,4 +25,4 @@ class JSONRenderer(renderers.JSONRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: dict | None = None) -> bytes:
         if data is None:
             return b""
-        return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        return orjson.dumps(data, default=json_default, option=orjson.OPT_NON_STR_KEYS)

@@ -305,6 +305,11 @@ if AWS_STORAGE_BUCKET_NAME:
     AWS_DEFAULT_ACL = None
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
 
+# Fernet keys for the encrypted text fields, the first one current; older ones still decrypt (rotation).
+# Unset, a key is derived from SECRET_KEY so development needs nothing; a deployment sets its own
+# (a deploy check says so).
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+
 # Any request body over 10 MiB answers 413 (API.md); form uploads are held to the same cap.
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES

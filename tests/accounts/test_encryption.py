@@ -1,0 +1,58 @@
+"""Encryption at rest of the profile's free text: ciphertext in the column, plaintext through the API, rotation."""
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+
+from accounts.models import UserProfile
+from jeghealth_backend import encryption
+
+SENTINEL = "Type 2 diabetes, sentinel-4f1c"
+
+
+def raw_column(profile_id, column="medical_conditions") -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM accounts_userprofile WHERE id = %s", [profile_id])  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keys():
+    encryption._fernet.cache_clear()
+    yield
+    encryption._fernet.cache_clear()
+
+
+@pytest.mark.django_db
+class TestProfileEncryption:
+    def test_column_holds_ciphertext_and_api_answers_plaintext(self, client_a, user_a):
+        r = client_a.patch("/api/v1/auth/profile/", {"medical_conditions": SENTINEL}, format="json")
+        assert r.status_code == 200 and r.json()["medical_conditions"] == SENTINEL
+        stored = raw_column(user_a.profile.pk)
+        assert SENTINEL not in stored and stored.startswith("fernet:")
+        assert client_a.get("/api/v1/auth/profile/").json()["medical_conditions"] == SENTINEL
+
+    def test_rotation_keeps_old_rows_readable_and_reencrypts(self, user_a):
+        old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+        with override_settings(FIELD_ENCRYPTION_KEYS=[old]):
+            UserProfile.objects.filter(pk=user_a.profile.pk).update(allergies=SENTINEL)
+            before = raw_column(user_a.profile.pk, "allergies")
+        with override_settings(FIELD_ENCRYPTION_KEYS=[new, old]):
+            assert UserProfile.objects.get(pk=user_a.profile.pk).allergies == SENTINEL
+            call_command("reencrypt_fields", stdout=open("/dev/null", "w"))  # noqa: SIM115
+            after = raw_column(user_a.profile.pk, "allergies")
+            assert after != before
+        with override_settings(FIELD_ENCRYPTION_KEYS=[new]):
+            assert UserProfile.objects.get(pk=user_a.profile.pk).allergies == SENTINEL
+
+    def test_a_wrong_key_raises_instead_of_returning_garbage(self, user_a):
+        with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+            UserProfile.objects.filter(pk=user_a.profile.pk).update(emergency_notes=SENTINEL)
+        with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]), pytest.raises(ValueError):
+            UserProfile.objects.get(pk=user_a.profile.pk)
+
+    def test_encrypted_fields_refuse_lookups(self):
+        with pytest.raises(Exception, match="Unsupported lookup"):
+            list(UserProfile.objects.filter(medical_conditions__icontains="x"))

@@ -24,7 +24,8 @@ install: $(VENV)/.installed
 migrate: install
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py loaddata fixtures/initial_roles.json
+	$(PY) manage.py loaddata fixtures/initial_roles.json fixtures/medications_categories.json \
+	  fixtures/medications_catalog.json fixtures/medications_interactions.json
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 
 run: migrate
@@ -40,6 +41,10 @@ worker: migrate
 beat: migrate
 	@mkdir -p var
 	exec $(VENV)/bin/celery -A jeghealth_backend beat --loglevel=INFO
+
+# A demo patient, doctor and admin with 90 days of data (idempotent); prints how to log in.
+demo: migrate
+	$(PY) manage.py seed_demo
 
 test: install
 	DJANGO_SETTINGS_MODULE=jeghealth_backend.settings.test $(VENV)/bin/pytest

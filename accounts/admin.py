@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from . import services
 from .models import AuditEvent, CareTeamGrant, Role, SecurityEvent, User, UserProfile, UserRole
 
 
@@ -34,6 +35,12 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "username", "password1", "password2"]}),
     ]
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        if not change:
+            # After the inlines, so that a profile filled in on the add page is the one kept.
+            services.user_provision(user=form.instance)
 
 
 @admin.register(Role)

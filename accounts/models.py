@@ -77,7 +77,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS = ["username", "first_name", "last_name"]
+    # What `createsuperuser` insists on; names are optional (the command reads them when given).
+    REQUIRED_FIELDS = ["username"]
 
     class Meta:
         constraints = [

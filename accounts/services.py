@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -33,7 +34,7 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 from jeghealth_backend.api.exceptions import ApplicationError
 
 from .audit import security_event_record
-from .choices import SecurityEventType
+from .choices import RoleName, SecurityEventType
 from .models import EmailVerificationToken, Role, User, UserProfile, UserRole, normalize_email
 
 logger = logging.getLogger(__name__)
@@ -302,6 +303,20 @@ PROFILE_EDITABLE = (
 
 
 @transaction.atomic
+def user_provision(*, user: User) -> User:
+    """Give an account made outside sign-up (the Django admin) what every account has.
+
+    That is a profile and the `user` role, and `admin` for a superuser, as `UserManager.create_user` gives them;
+    without a profile the person's profile endpoints would fail. Idempotent.
+    """
+    UserProfile.objects.get_or_create(user=user)
+    names = [RoleName.USER, *([RoleName.ADMIN] if user.is_superuser else [])]
+    for role in Role.objects.filter(name__in=names):
+        UserRole.objects.get_or_create(user=user, role=role)
+    return user
+
+
+@transaction.atomic
 def user_update(*, user: User, data: dict[str, Any]) -> User:
     """Change the person's own editable fields; anything else in `data` is ignored, never applied."""
     changed = [f for f in USER_EDITABLE if f in data]
@@ -335,10 +350,16 @@ def profile_update(*, user: User, data: dict[str, Any]) -> UserProfile:
 
 @transaction.atomic
 def user_delete(*, user: User, password: str) -> None:
-    """Erase the account and, through the database's cascades, everything it owns."""
+    """Erase the account and, through the database's cascades, everything it owns.
+
+    simplejwt keeps issued tokens with SET_NULL and axes keeps attempts by login name, so both are removed
+    explicitly: nothing that names the person stays behind. The person's tokens then fail on the missing user.
+    """
     if not user.check_password(password):
         raise ValidationError({"password": ["The password is not correct."]})
-    tokens_revoke_all(user=user)
+    OutstandingToken.objects.filter(user=user).delete()
+    AccessAttempt.objects.filter(username=user.email).delete()
+    AccessFailureLog.objects.filter(username=user.email).delete()
     logger.info("account_deleted", extra={"user_id": str(user.pk)})
     user.delete()
 
@@ -379,5 +400,9 @@ def _send_templated_mail(*, user: User, template: str, context: dict[str, Any]) 
     subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
     text = render_to_string(f"accounts/email/{template}.txt", context)
     html = render_to_string(f"accounts/email/{template}.html", context)
+    message = {"to": user.email, "subject": subject, "text": text, "html": html}
+    # The bodies hold single-use tokens and the address is personal: the broker message and the worker's log
+    # lines show only this summary (kwargsrepr), never the arguments themselves.
+    summary = repr({"user_id": str(user.pk), "template": template})
     # robust: a broker that is down must not turn a committed sign-up into a 500; the user can resend.
-    transaction.on_commit(lambda: send_email.delay(to=user.email, subject=subject, text=text, html=html), robust=True)
+    transaction.on_commit(lambda: send_email.apply_async(kwargs=message, kwargsrepr=summary), robust=True)

@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jeghealth_backend.api.schema import ErrorEnvelopeSerializer
 from jeghealth_backend.api.throttling import AUTH_THROTTLES
 
 from . import selectors, services
@@ -76,7 +77,9 @@ class RegisterView(PublicView):
 class LoginView(PublicView):
     throttle_classes = AUTH_THROTTLES
 
-    @extend_schema(tags=TAGS, request=LoginInputSerializer, responses={200: AuthResultSerializer})
+    @extend_schema(
+        tags=TAGS, request=LoginInputSerializer, responses={200: AuthResultSerializer, 401: ErrorEnvelopeSerializer}
+    )
     def post(self, request):
         data = LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -85,7 +88,9 @@ class LoginView(PublicView):
 
 
 class TokenRefreshView(PublicView):
-    @extend_schema(tags=TAGS, request=RefreshInputSerializer, responses={200: TokenPairSerializer})
+    @extend_schema(
+        tags=TAGS, request=RefreshInputSerializer, responses={200: TokenPairSerializer, 401: ErrorEnvelopeSerializer}
+    )
     def post(self, request):
         data = RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -195,9 +200,10 @@ class PasswordResetConfirmView(PublicView):
 
 
 class RoleListView(generics.ListAPIView):
+    """Three rows, but a list all the same: paginated like every list of API.md, never a bare array."""
+
     serializer_class = RoleSerializer
     permission_classes = [IsAuthenticated]
-    pagination_class = None
     filter_backends: list = []
 
     def get_queryset(self):

@@ -1,3 +1,19 @@
-from django.urls import path  # noqa: F401 - endpoints arrive with this app's issue
+from django.urls import path, re_path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from . import views
+
+router = SimpleRouter()
+router.register("providers", views.ProviderViewSet, basename="appointments-providers")
+router.register("", views.AppointmentViewSet, basename="appointments")
+
+urlpatterns = [
+    path("calendar/", views.CalendarView.as_view(), name="appointments-calendar"),
+    path("calendar/rotate/", views.CalendarRotateView.as_view(), name="appointments-calendar-rotate"),
+    re_path(
+        r"^calendar/(?P<token>[A-Za-z0-9_-]{20,128})\.ics$",
+        views.CalendarFeedView.as_view(),
+        name="appointments-calendar-feed",
+    ),
+    *router.urls,
+]

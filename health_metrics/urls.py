@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401 - endpoints arrive with this app's issue
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .views import HealthMetricViewSet, TargetViewSet
+
+router = SimpleRouter()
+# Targets first: their prefix must not be read as a reading's id.
+router.register("targets", TargetViewSet, basename="health-metric-target")
+router.register("", HealthMetricViewSet, basename="health-metric")
+
+urlpatterns = router.urls

@@ -18,3 +18,34 @@ class DeviceStatus(models.TextChoices):
     INACTIVE = "inactive", "Inactive"
     ERROR = "error", "Error"
     REVOKED = "revoked", "Revoked"
+
+
+class BatchStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+    PARTIALLY_FAILED = "partially_failed", "Partially failed"
+    FAILED = "failed", "Failed"
+
+
+FINAL_BATCH_STATUSES = (BatchStatus.COMPLETED, BatchStatus.PARTIALLY_FAILED, BatchStatus.FAILED)
+
+
+class AlertType(models.TextChoices):
+    OFFLINE = "offline", "Offline"
+    LOW_BATTERY = "low_battery", "Low battery"
+    ERROR = "error", "Error"
+    SYNC_FAILURE = "sync_failure", "Sync failure"
+
+
+class AlertSeverity(models.TextChoices):
+    INFO = "info", "Info"
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+class HeartbeatStatus(models.TextChoices):
+    """What a device may report about itself in a heartbeat."""
+
+    ACTIVE = "active", "Active"
+    ERROR = "error", "Error"

@@ -3,10 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from jeghealth_backend.api.health import HealthView
+from reports.views import HealthMetricExportView
 
 api_v1 = [
     path("health/", HealthView.as_view(), name="health"),
     path("auth/", include("accounts.urls")),
+    path("health-metrics/export/", HealthMetricExportView.as_view(), name="health-metric-export"),
     path("health-metrics/", include("health_metrics.urls")),
     path("devices/", include("iot_devices.urls")),
     path("notifications/", include("notifications.urls")),

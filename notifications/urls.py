@@ -1,3 +1,20 @@
-from django.urls import path  # noqa: F401 - endpoints arrive with this app's issue
+"""`/api/v1/notifications/`: the fixed paths come before the inbox router, whose `{id}` only matches a UUID."""
 
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+resources = SimpleRouter()
+resources.register("emergency-contacts", views.EmergencyContactViewSet, basename="emergency-contact")
+resources.register("alert-thresholds", views.AlertThresholdViewSet, basename="alert-threshold")
+
+inbox = SimpleRouter()
+inbox.register("", views.NotificationViewSet, basename="notification")
+
+urlpatterns = [
+    path("preferences/", views.PreferencesView.as_view(), name="notification-preferences"),
+    path("push-tokens/", views.PushTokenView.as_view(), name="notification-push-tokens"),
+    *resources.urls,
+    *inbox.urls,
+]

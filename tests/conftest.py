@@ -3,10 +3,14 @@ so that the authentication path itself is exercised on every call."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from accounts.models import Role
 from accounts.services import tokens_for_user
 from tests.accounts.factories import AdminFactory, DoctorFactory, UserFactory
 
@@ -17,6 +21,18 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+ROLE_ROWS = json.loads((Path(__file__).resolve().parent.parent / "fixtures" / "initial_roles.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def _default_roles(request):
+    """The roles of the data migration, back after a transactional test's flush emptied the tables."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    for row in ROLE_ROWS:
+        Role.objects.get_or_create(name=row["fields"]["name"], defaults={"id": row["pk"], **row["fields"]})
 
 
 @pytest.fixture

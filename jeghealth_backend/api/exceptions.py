@@ -8,6 +8,7 @@ traceback and answered as a 500 envelope without one.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -108,8 +109,9 @@ def _first_message(fields: dict) -> str:
 def exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-    elif isinstance(exc, DataError):
+    elif isinstance(exc, (DataError, OverflowError)):
         # Out-of-range numbers and similar inputs that slipped past a serializer: the client's fault, not ours.
+        # PostgreSQL says DataError; SQLite's driver raises OverflowError for an integer beyond 64 bits.
         set_rollback()
         logger.warning("data_error", extra={"view": _view_name(context)})
         exc = exceptions.ValidationError(detail=["A value is out of the range this service stores."])
@@ -136,8 +138,10 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         if isinstance(detail, dict) and "detail" in detail:
             message = str(detail["detail"])
         response.data = envelope(code, message)
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        response["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    # Throttles and the login lockout both say when to come back (API.md: every 429 has Retry-After).
+    wait = getattr(exc, "wait", None)
+    if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and wait is not None:
+        response["Retry-After"] = str(max(1, math.ceil(wait)))
     return response
 
 

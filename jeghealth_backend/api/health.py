@@ -13,6 +13,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .exceptions import envelope
+from .schema import ErrorDetailSerializer
+
 logger = logging.getLogger(__name__)
 
 
@@ -71,6 +74,7 @@ class HealthView(APIView):
                 {
                     "status": serializers.ChoiceField(choices=["ok", "degraded", "error"]),
                     "checks": serializers.DictField(child=serializers.CharField()),
+                    "error": ErrorDetailSerializer(),
                 },
             ),
         },
@@ -79,6 +83,8 @@ class HealthView(APIView):
     def get(self, request):
         checks = {"database": check_database(), "cache": check_cache(), "broker": check_broker()}
         if checks["database"] != "ok":
-            return Response({"status": "error", "checks": checks}, status=503)
+            # Both shapes: probes read `status` and `checks`, and under /api/ every error is the envelope.
+            body = {"status": "error", "checks": checks, **envelope("service_unavailable", "The database is down.")}
+            return Response(body, status=503)
         degraded = any(value == "error" for value in checks.values())
         return Response({"status": "degraded" if degraded else "ok", "checks": checks})

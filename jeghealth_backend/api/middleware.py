@@ -1,8 +1,8 @@
 """Request-level guards and the error envelope for answers that never reached a DRF view.
 
 Order matters (see MIDDLEWARE): the log middleware is outermost so it times and tags everything, the body size
-guard answers before anything reads a body, and the envelope middleware sits inside the security and CORS
-middleware so that the answers it rewrites still get their headers.
+guard answers before anything reads a body, and both the guard and the envelope middleware sit inside the security
+and CORS middleware so that the answers they make or rewrite still get those headers.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import uuid
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware import common
 
 from .exceptions import MESSAGES, envelope
 from .logging import request_id_var
@@ -103,6 +104,19 @@ class BodySizeLimitMiddleware:
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.GET.urlencode():
             return JsonResponse(envelope("validation_error", "The URL contains a NUL character."), status=400)
         return self.get_response(request)
+
+
+class CommonMiddleware(common.CommonMiddleware):
+    """Django's, except that a write under /api/ without its trailing slash is a 404, never a redirect.
+
+    A 301 to the slash URL loses the body (clients follow it with a GET and meet a 405), and with DEBUG on Django
+    raises instead, which would answer a client's typo with a 500.
+    """
+
+    def should_redirect_with_slash(self, request: HttpRequest) -> bool:
+        if _is_api(request.path_info) and request.method not in ("GET", "HEAD", "OPTIONS"):
+            return False
+        return super().should_redirect_with_slash(request)
 
 
 class ApiErrorEnvelopeMiddleware:

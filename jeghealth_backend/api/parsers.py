@@ -1,8 +1,9 @@
 """JSON in through orjson, refusing what the database would choke on.
 
 orjson already refuses NaN, Infinity and integers beyond 64 bits. On top of that this parser refuses NUL
-characters anywhere in the document (PostgreSQL cannot store them in text or jsonb) and non-finite floats
-that come from huge exponents, so that such input is a 400 and never a 500 deeper down.
+characters anywhere in the document (PostgreSQL cannot store them in text or jsonb), non-finite floats that come
+from huge exponents, and integers outside the signed 64-bit range (orjson takes unsigned ones up to 2**64 - 1), so
+that such input is a 400 and never a 500 deeper down.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser as DRFJSONParser
 
 MAX_DEPTH = 32
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
 class JSONParser(DRFJSONParser):
@@ -39,6 +41,10 @@ def _check(value: Any, depth: int) -> None:
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise ParseError("Numbers must be finite.")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        # orjson takes unsigned 64-bit integers too; no column here holds one, and on SQLite it would be a 500.
+        if not INT_MIN <= value <= INT_MAX:
+            raise ParseError("Integers must fit in 64 bits.")
     elif isinstance(value, dict):
         for key, item in value.items():
             if "\x00" in key:

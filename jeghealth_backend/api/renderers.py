@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import decimal
 from typing import Any
 
@@ -11,7 +12,10 @@ from rest_framework import renderers
 
 
 def json_default(value: Any) -> Any:
-    """What orjson cannot encode by itself: Decimals as numbers, lazy strings, sets."""
+    """What orjson cannot encode by itself: Decimals as numbers, lazy strings, sets, and subclasses of
+    date and datetime (orjson takes only the exact types; freezegun's clock hands out subclasses)."""
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return float(value)
     if isinstance(value, Promise):  # lazy translations in DRF's messages

@@ -34,6 +34,8 @@ else:
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
+    # Before django.contrib.auth: its `createsuperuser` (which also reads the optional names) must win.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -48,7 +50,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "jeghealth_backend.api",
-    "accounts",
     "health_metrics",
     "iot_devices",
     "notifications",
@@ -59,13 +60,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "jeghealth_backend.api.middleware.RequestLogMiddleware",
-    "jeghealth_backend.api.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Inside CORS and security (none of which reads a body), so that a browser can read its 413 and 400 answers.
+    "jeghealth_backend.api.middleware.BodySizeLimitMiddleware",
     "jeghealth_backend.api.middleware.ApiErrorEnvelopeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "jeghealth_backend.api.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -155,6 +157,59 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.flush_expired_tokens",
         "schedule": crontab(hour=3, minute=17),
     },
+    "notifications-dispatch-due": {
+        "task": "notifications.dispatch_due",
+        "schedule": 60.0,
+        "options": {"queue": "notifications", "expires": 55},
+    },
+    # Summary rollups whose refresh task was lost (broker down, worker killed) are refreshed from the database.
+    "health-metrics-sweep-rollups": {
+        "task": "health_metrics.sweep_rollups",
+        "schedule": timedelta(minutes=10),
+    },
+    # Nightly: rollups of moved people (new timezone) and of the last two days are recomputed.
+    "health-metrics-reconcile-rollups": {
+        "task": "health_metrics.reconcile_rollups",
+        "schedule": crontab(hour=2, minute=41),
+    },
+    # The outbox sweeper: uploads whose enqueue failed or whose worker died are enqueued again.
+    "iot-devices-requeue-stale-batches": {
+        "task": "iot_devices.requeue_stale_batches",
+        "schedule": timedelta(minutes=1),
+    },
+    "iot-devices-check-offline": {
+        "task": "iot_devices.check_offline",
+        "schedule": timedelta(minutes=5),
+    },
+    # Appointment reminders: finds due (appointment, offset) pairs in the database and claims each once.
+    "appointments-send-due-reminders": {
+        "task": "appointments.send_due_reminders",
+        "schedule": timedelta(minutes=1),
+    },
+    # Medication dose reminders: regimens whose next dose is due (indexed cursor), one notification per dose.
+    "medications-send-dose-reminders": {
+        "task": "medications.send_dose_reminders",
+        "schedule": crontab(),
+        "options": {"queue": "notifications", "expires": 55},
+    },
+    # Doses still unlogged past the grace window are recorded as missed (idempotent, cursor per regimen).
+    "medications-mark-missed-doses": {
+        "task": "medications.mark_missed_doses",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
+    # Reports whose enqueue was lost (broker down) or whose worker died are enqueued again from their rows.
+    "reports-requeue-stale": {
+        "task": "reports.requeue_stale",
+        "schedule": timedelta(minutes=2),
+        "options": {"queue": "reports", "expires": 110},
+    },
+    # Reports past REPORT_RETENTION_DAYS, and files whose report is gone, are deleted with their files.
+    "reports-purge-expired": {
+        "task": "reports.purge_expired",
+        "schedule": crontab(minute=23),
+        "options": {"queue": "reports"},
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------------------
@@ -194,11 +249,20 @@ AXES_USERNAME_FORM_FIELD = "email"
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_from_request"
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
+# Successful sign-ins are SecurityEvent rows, which go with the account; axes' own log would keep the address after.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
 # --- REST framework, JWT, schema ------------------------------------------------------------------------
-THROTTLE_RATES = {"auth": "10/min", "anon": "60/min", "user": "2000/hour", "device": "600/min"}
+THROTTLE_RATES = {
+    "auth": "10/min",
+    "anon": "60/min",
+    "user": "2000/hour",
+    "device": "600/min",
+    # Pairing-code tries per device; the code is also burned after 5 wrong ones (iot_devices.services).
+    "device_verify": "5/min",
+}
 THROTTLE_RATES.update(env.dict("THROTTLE_RATES", default={}))
 
 REST_FRAMEWORK = {
@@ -263,7 +327,22 @@ SPECTACULAR_SETTINGS = {
             }
         }
     },
-    "ENUM_NAME_OVERRIDES": {"RoleNameEnum": "accounts.choices.RoleName"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleNameEnum": "accounts.choices.RoleName",
+        "DeviceStatusEnum": "iot_devices.choices.DeviceStatus",
+        "BatchStatusEnum": "iot_devices.choices.BatchStatus",
+        "HeartbeatStatusEnum": "iot_devices.choices.HeartbeatStatus",
+        "HealthStatusEnum": ["ok", "degraded", "error"],
+        "MetricTypeEnum": "health_metrics.catalog.METRIC_TYPE_CHOICES",
+        "ReportStatusEnum": "reports.choices.ReportStatus",
+        # Two choice sets share the field name `severity`: alert severities, and drug interaction severities.
+        "SeverityEnum": "notifications.choices.Severity",
+        "InteractionSeverityEnum": "medications.choices.Severity",
+        "InteractionSideEnum": "medications.choices.InteractionSide",
+        "DoseFormEnum": "medications.choices.DoseForm",
+        "DoseStatusEnum": "medications.choices.DoseStatus",
+        "LoggedDoseStatusEnum": "medications.choices.LoggedStatus",
+    },
 }
 
 # --- Security, CORS, static -----------------------------------------------------------------------------
@@ -302,6 +381,8 @@ if AWS_STORAGE_BUCKET_NAME:
     AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default=None)
     AWS_QUERYSTRING_AUTH = True
     AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=300)
+    # Signed download URLs (reports): SigV4, the one every AWS region and S3-compatible store accepts.
+    AWS_S3_SIGNATURE_VERSION = env.str("AWS_S3_SIGNATURE_VERSION", default="s3v4")
     AWS_DEFAULT_ACL = None
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
 
@@ -314,6 +395,17 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# --- IoT ingestion (iot_devices.ingestion) -----------------------------------------------------------------
+# A 5,000-reading upload is well under 1 MiB; the batch endpoint answers 413 above this, before parsing.
+IOT_BATCH_MAX_BODY_BYTES = env.int("IOT_BATCH_MAX_BODY_BYTES", default=4 * 1024 * 1024)
+IOT_INGEST_CHUNK_SIZE = env.int("IOT_INGEST_CHUNK_SIZE", default=1000)
+# A worker owns a batch this long after each committed chunk; past it, a redelivery or the sweeper takes over.
+IOT_BATCH_LEASE_SECONDS = env.int("IOT_BATCH_LEASE_SECONDS", default=120)
+# Poison guard: a batch claimed more often than this (its workers keep dying) is failed, not retried forever.
+IOT_BATCH_MAX_ATTEMPTS = env.int("IOT_BATCH_MAX_ATTEMPTS", default=5)
+# Test hook: seconds to hold each chunk's transaction open, so a test can kill a worker mid-chunk. Keep 0.
+IOT_INGEST_CHUNK_DELAY_SECONDS = env.float("IOT_INGEST_CHUNK_DELAY_SECONDS", default=0.0)
 
 # --- E-mail ---------------------------------------------------------------------------------------------
 if env.str("EMAIL_URL", default=""):
@@ -330,6 +422,42 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="JEGHealth <noreply@j
 # Links in e-mails (verification, password reset) point at the app or web dashboard.
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8081").rstrip("/")
 
+# --- Notifications ---------------------------------------------------------------------------------------
+EXPO_PUSH_URL = env.str("EXPO_PUSH_URL", default="https://exp.host/--/api/v2/push/send")
+EXPO_ACCESS_TOKEN = env.str("EXPO_ACCESS_TOKEN", default="")
+EXPO_PUSH_TIMEOUT = env.float("EXPO_PUSH_TIMEOUT", default=10.0)
+# Checklist A14: e-mails to emergency contacts per person and per contact in any 24 hours.
+NOTIFICATIONS_CONTACT_EMAILS_PER_DAY = env.int("NOTIFICATIONS_CONTACT_EMAILS_PER_DAY", default=10)
+NOTIFICATIONS_CONTACT_EMAILS_PER_CONTACT_PER_DAY = env.int(
+    "NOTIFICATIONS_CONTACT_EMAILS_PER_CONTACT_PER_DAY", default=3
+)
+
+# --- Appointments -----------------------------------------------------------------------------------------
+# Telemedicine rooms: `{token}` is replaced by an unguessable token per appointment.
+TELEMEDICINE_ROOM_URL_PATTERN = env.str(
+    "TELEMEDICINE_ROOM_URL_PATTERN", default="https://meet.jit.si/jeghealth-{token}"
+)
+if "{token}" not in TELEMEDICINE_ROOM_URL_PATTERN:
+    raise ImproperlyConfigured("TELEMEDICINE_ROOM_URL_PATTERN must contain {token}.")
+# Hours before an appointment at which the patient is reminded, one notification per offset.
+APPOINTMENT_REMINDER_OFFSETS_HOURS = sorted(
+    set(env.list("APPOINTMENT_REMINDER_OFFSETS_HOURS", cast=int, default=[24, 1])), reverse=True
+)
+if any(hours <= 0 for hours in APPOINTMENT_REMINDER_OFFSETS_HOURS):
+    raise ImproperlyConfigured("APPOINTMENT_REMINDER_OFFSETS_HOURS must be positive whole hours.")
+
+# --- Medications ------------------------------------------------------------------------------------------
+# A scheduled dose not logged this long after its time counts as missed (and the periodic task records it).
+MEDICATION_MISSED_GRACE_MINUTES = env.int("MEDICATION_MISSED_GRACE_MINUTES", default=120)
+# A dose reminder that could not go out on time (workers down) is still sent up to this long after the dose.
+MEDICATION_REMINDER_LOOKBACK_MINUTES = env.int("MEDICATION_REMINDER_LOOKBACK_MINUTES", default=30)
+
+# --- Reports (reports/) ------------------------------------------------------------------------------------
+# Generated reports and their files are deleted this many days after they were requested.
+REPORT_RETENTION_DAYS = env.int("REPORT_RETENTION_DAYS", default=7)
+if REPORT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("REPORT_RETENTION_DAYS must be at least 1.")
+
 # --- I18N -----------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -341,7 +469,10 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "jeghealth_backend.api.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "jeghealth_backend.api.logging.RequestIdFilter"},
+        "task_arguments": {"()": "jeghealth_backend.api.logging.TaskArgumentsFilter"},
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -356,5 +487,6 @@ LOGGING = {
         "django.request": {"level": "ERROR", "propagate": True},
         "django.server": {"level": "WARNING", "propagate": True},
         "axes": {"level": "WARNING", "propagate": True},
+        "celery.app.trace": {"filters": ["task_arguments"], "propagate": True},
     },
 }

@@ -28,7 +28,13 @@ CACHES["default"]["KEY_PREFIX"] = "jegtest-" + _worker
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"auth": "1000/min", "anon": "10000/min", "user": "100000/min", "device": "100000/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": "1000/min",
+        "anon": "10000/min",
+        "user": "100000/min",
+        "device": "100000/min",
+        "device_verify": "100000/min",
+    },
 }
 AXES_FAILURE_LIMIT = 5
 STORAGES = {

@@ -24,7 +24,15 @@ class UserFactory(factory.django.DjangoModelFactory):
         return model_class.objects.create_user(*args, password=password, **kwargs)
 
 
+class UnverifiedUserFactory(UserFactory):
+    is_email_verified = False
+
+
 class DoctorFactory(UserFactory):
+    class Meta:
+        # The hook writes a UserRole row; the user itself is unchanged and needs no second save.
+        skip_postgeneration_save = True
+
     @factory.post_generation
     def doctor_role(self, create, extracted, **kwargs):
         if create:
@@ -37,3 +45,21 @@ class AdminFactory(UserFactory):
     def _create(cls, model_class, *args, **kwargs):
         password = kwargs.pop("password", PASSWORD)
         return model_class.objects.create_superuser(*args, password=password, **kwargs)
+
+
+def registration(**overrides) -> dict:
+    """A valid body for POST auth/register/, as the mobile app sends it."""
+    n = next(_registrations)
+    body = {
+        "email": f"newcomer{n}@example.org",
+        "username": f"newcomer{n}",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    }
+    body.update(overrides)
+    return body
+
+
+_registrations = iter(range(1, 10**9))

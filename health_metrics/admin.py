@@ -1,0 +1,83 @@
+"""Admin of readings (read-only: values change only through the API's validation), targets and rollups."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from . import services
+from .models import HealthMetric, HealthMetricSummary, HealthMetricTarget
+
+
+@admin.register(HealthMetric)
+class HealthMetricAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "user",
+        "metric_type",
+        "value",
+        "systolic_value",
+        "diastolic_value",
+        "unit",
+        "recorded_at",
+        "source",
+        "quality",
+        "is_anomaly",
+    ]
+    list_filter = ["metric_type", "source", "is_anomaly", "quality", ("recorded_at", admin.DateFieldListFilter)]
+    date_hierarchy = "recorded_at"
+    search_fields = ["user__email", "id"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user", "device"]
+    ordering = ["-recorded_at"]
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        services.metric_delete(metric=obj)
+
+    def delete_queryset(self, request, queryset):
+        for metric in queryset:
+            services.metric_delete(metric=metric)
+
+
+@admin.register(HealthMetricTarget)
+class HealthMetricTargetAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "user",
+        "metric_type",
+        "target_type",
+        "target_value",
+        "min_value",
+        "max_value",
+        "period",
+        "start_date",
+        "end_date",
+    ]
+    list_filter = ["metric_type", "target_type", "period"]
+    search_fields = ["user__email", "id"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(HealthMetricSummary)
+class HealthMetricSummaryAdmin(admin.ModelAdmin):
+    list_display = ["user", "metric_type", "period", "period_start", "tz_name", "count", "min", "max", "computed_at"]
+    list_filter = ["metric_type", "period", ("period_start", admin.DateFieldListFilter)]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,83 @@
+"""Reads of health metrics, every one scoped by the acting `user`.
+
+Today a person reads only their own data; a doctor reading a patient's (with a live grant) is to be added in
+`metric_queryset`/`target_queryset` alone, since every other read starts from them. Out of scope is 404.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from . import caching
+from .catalog import CATALOG, METRIC_TYPES
+from .models import HealthMetric, HealthMetricTarget
+from .summaries import present_bucket, summary_buckets
+
+
+def metric_queryset(*, user) -> QuerySet[HealthMetric]:
+    """The readings USER may read."""
+    return HealthMetric.objects.filter(user=user)
+
+
+def metric_get(*, user, metric_id) -> HealthMetric:
+    return get_object_or_404(metric_queryset(user=user), pk=metric_id)
+
+
+def anomaly_queryset(*, user) -> QuerySet[HealthMetric]:
+    """Flagged readings, newest first (a partial index holds just these)."""
+    return metric_queryset(user=user).filter(is_anomaly=True).order_by("-recorded_at", "-created_at")
+
+
+def metric_latest(*, user) -> dict[str, HealthMetric]:
+    """The latest reading (by `recorded_at`) of each type that has one, from the cache while nothing changed.
+
+    One query: per type, the newest row found by a backward scan of the (user, type, recorded_at) index,
+    which stays a handful of index reads however many readings the person has.
+    """
+
+    def compute() -> dict[str, HealthMetric]:
+        base = metric_queryset(user=user)
+        newest = Q()
+        for metric_type in METRIC_TYPES:
+            newest |= Q(
+                pk__in=base.filter(metric_type=metric_type).order_by("-recorded_at", "-created_at").values("pk")[:1]
+            )
+        readings = base.filter(newest)
+        by_type = {reading.metric_type: reading for reading in readings}
+        return {t: by_type[t] for t in METRIC_TYPES if t in by_type}
+
+    return caching.cached(user.pk, "latest", (), compute)
+
+
+def summary_get(*, user, metric_type: str, period: str, start_date: date, end_date: date) -> dict[str, Any]:
+    """The summary answer: buckets of the person's own calendar, from the cache while nothing changed."""
+    tz = user.profile.tzinfo
+    spec = CATALOG[metric_type]
+
+    def compute() -> dict[str, Any]:
+        buckets = summary_buckets(
+            user_id=user.pk, metric_type=metric_type, period=period, tz=tz, start_date=start_date, end_date=end_date
+        )
+        return {
+            "metric_type": metric_type,
+            "period": period,
+            "unit": spec.unit,
+            "start_date": start_date.isoformat(),
+            "end_date": end_date.isoformat(),
+            "timezone": tz.key,
+            "buckets": [present_bucket(spec, day, row) for day, row in buckets.items()],
+        }
+
+    return caching.cached(user.pk, "summary", (metric_type, period, start_date, end_date, tz.key), compute)
+
+
+def target_queryset(*, user) -> QuerySet[HealthMetricTarget]:
+    return HealthMetricTarget.objects.filter(user=user).order_by("-created_at")
+
+
+def target_get(*, user, target_id) -> HealthMetricTarget:
+    return get_object_or_404(target_queryset(user=user), pk=target_id)

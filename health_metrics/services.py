@@ -1,0 +1,322 @@
+"""Writes of health metrics: readings (one, many, edit, delete) and targets, and the after-write hook.
+
+Every write owns its transaction and ends with `metrics_changed`, which IoT ingestion calls too: after commit
+it invalidates the person's cached reads and enqueues the rollup refresh of the buckets touched and anomaly
+detection of the new readings. Offline sync is idempotent through the database: the unique key
+(user, client_record_id) decides which insert wins, never a look-up before the insert.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
+
+from jeghealth_backend.api.exceptions import ApplicationError
+from notifications.services import readings_check_thresholds
+
+from . import caching
+from .catalog import CATALOG
+from .models import HealthMetric, HealthMetricTarget, PendingRollup, Source, TargetType
+from .quality import assess
+from .storage import readings_insert
+from .validation import ManualEntry, ReadingInvalid, clean_manual_entry, clean_reading
+
+logger = logging.getLogger(__name__)
+
+BULK_MAX_ITEMS = 1000
+_READING_FIELDS = ("value", "systolic_value", "diastolic_value", "unit", "recorded_at")
+
+
+class TargetInvalid(ReadingInvalid):
+    """A target whose fields do not fit together (e.g. a range target without max_value)."""
+
+
+class ReadingNotEditable(ApplicationError):
+    status_code = 400
+    default_code = "validation_error"
+    default_detail = "This reading cannot be changed that way."
+
+
+# --- the after-write hook -------------------------------------------------------------------------------
+
+
+def metrics_changed(
+    *,
+    user_id: uuid.UUID | str,
+    metric_types: Iterable[str],
+    start: datetime,
+    end: datetime,
+    metric_ids: Iterable[uuid.UUID | str] = (),
+) -> None:
+    """Tell the app that USER_ID's readings of METRIC_TYPES recorded between START and END (aware, inclusive)
+    changed: stored, edited or deleted.
+
+    Call it after storing, inside the writing transaction if there is one. Immediately it records a
+    `PendingRollup` per type (so summaries stop trusting rollups of that range until refreshed); after commit
+    it bumps the person's cache version and enqueues `health_metrics.refresh_rollups` for the touched buckets
+    and, for METRIC_IDS (the readings newly stored or changed; none for a deletion),
+    `health_metrics.detect_anomalies`, which loads them from the database (so readings inserted by raw SQL
+    are covered). A broker that is down loses nothing durable: the pending rows are swept by beat.
+
+    The person's own alert thresholds are checked here, in the writer's transaction: the check only writes
+    rows (the alert commits or rolls back with the readings) and its sending waits for the commit.
+    """
+    types = sorted(set(metric_types))
+    if not types:
+        return
+    now = timezone.now()
+    marks = [PendingRollup(user_id=user_id, metric_type=t, start=start, end=end, created_at=now) for t in types]
+    PendingRollup.objects.bulk_create(marks)
+    mark_ids = [str(m.id) for m in marks]
+    reading_ids = [str(i) for i in metric_ids]
+    if reading_ids:
+        readings_check_thresholds(user_id=user_id, reading_ids=reading_ids)
+
+    def after_commit() -> None:
+        from . import tasks  # tasks import services: resolve at call time
+
+        caching.bump(user_id)
+        try:
+            tasks.refresh_rollups.delay(str(user_id), mark_ids)
+            if reading_ids:
+                tasks.detect_anomalies.delay(str(user_id), reading_ids)
+        except (BrokerError, RedisError, OSError):
+            # The readings are stored; rollups catch up through the pending rows the beat sweep finds.
+            logger.exception("health_metrics_enqueue_failed", extra={"user_id": str(user_id)})
+
+    transaction.on_commit(after_commit)
+
+
+# --- readings -------------------------------------------------------------------------------------------
+
+
+def metric_create(*, user, data: dict[str, Any]) -> tuple[HealthMetric, bool]:
+    """Store one manual reading. Returns (reading, created): a `client_record_id` this person already used
+    returns the stored reading and `created=False`. Raises `ReadingInvalid`."""
+    entry = clean_manual_entry(data, now=timezone.now())
+    ((stored, created),) = _store_manual(user=user, entries=[entry], keyed_by_index=False)
+    return stored, created
+
+
+def metrics_bulk_create(*, user, items: Sequence[dict[str, Any]]) -> list[tuple[HealthMetric, bool]]:
+    """Store up to BULK_MAX_ITEMS manual readings, all or nothing, in input order.
+
+    Raises `ReadingInvalid` whose fields are keyed by item index (`{"3": {"value": [...]}}`) and stores
+    nothing when any item is refused. Items whose `client_record_id` is already stored (or repeated in the
+    request) return the stored reading with created=False.
+    """
+    now = timezone.now()
+    entries: list[ManualEntry] = []
+    errors: dict[str, dict] = {}
+    for index, item in enumerate(items):
+        try:
+            entries.append(clean_manual_entry(item, now=now))
+        except ReadingInvalid as exc:
+            errors[str(index)] = exc.fields
+    if errors:
+        raise TargetInvalid(errors)
+    return _store_manual(user=user, entries=entries, keyed_by_index=True)
+
+
+@transaction.atomic
+def _store_manual(*, user, entries: list[ManualEntry], keyed_by_index: bool) -> list[tuple[HealthMetric, bool]]:
+    readings = [e.reading for e in entries]
+    judged = assess(user_id=user.pk, readings=readings, height_cm=_height_cm(user))
+    if judged.refusals:
+        if keyed_by_index:
+            raise ReadingInvalid({str(i): fields for i, fields in sorted(judged.refusals.items())})
+        raise ReadingInvalid(judged.refusals[0])
+
+    now = timezone.now()
+    objects = [
+        HealthMetric(
+            id=uuid.uuid4(),
+            user=user,
+            metric_type=r.metric_type,
+            value=r.value,
+            systolic_value=r.systolic_value,
+            diastolic_value=r.diastolic_value,
+            unit=r.unit,
+            entered_value=r.entered_value,
+            entered_unit=r.entered_unit,
+            recorded_at=r.recorded_at,
+            source=Source.MANUAL,
+            is_manual_entry=e.is_manual_entry,
+            notes=r.notes,
+            metadata=r.metadata,
+            quality=quality,
+            client_record_id=e.client_record_id,
+            created_at=now,
+        )
+        for e, r, quality in zip(entries, readings, judged.qualities, strict=True)
+    ]
+    # The partial unique key (user, client_record_id) decides replays: the insert skips a key already held and
+    # reports what it stored. No look-up before the insert, so two racing replays cannot both store.
+    inserted = readings_insert(objects)
+    skipped = {o.client_record_id for o in objects if o.id not in inserted}
+    holders = {}
+    if skipped:
+        holders = {m.client_record_id: m for m in HealthMetric.objects.filter(user=user, client_record_id__in=skipped)}
+    results: list[tuple[HealthMetric, bool]] = []
+    for obj in objects:
+        if obj.id in inserted:
+            results.append((obj, True))
+        elif obj.client_record_id in holders:
+            results.append((holders[obj.client_record_id], False))
+        else:
+            # Validated readings break no other constraint; if one ever does, fail loudly rather than drop it.
+            raise IntegrityError(f"reading {obj.id} was not stored")
+    created = [m for m, new in results if new]
+    if created:
+        metrics_changed(
+            user_id=user.pk,
+            metric_types={m.metric_type for m in created},
+            start=min(m.recorded_at for m in created),
+            end=max(m.recorded_at for m in created),
+            metric_ids=[m.id for m in created],
+        )
+    return results
+
+
+@transaction.atomic
+def metric_update(*, metric: HealthMetric, data: dict[str, Any]) -> HealthMetric:
+    """Edit one reading: values, unit, time, notes, metadata, `is_manual_entry`, or `quality` (a person confirms
+    a suspect reading with `ok`). The type cannot change; a device's reading keeps its values (only notes,
+    metadata and quality). New values are validated like a new reading and checked for anomalies again."""
+    metric = HealthMetric.objects.select_for_update().get(pk=metric.pk)
+    if "metric_type" in data and data["metric_type"] != metric.metric_type:
+        raise ReadingNotEditable(fields={"metric_type": ["Cannot be changed; delete the reading and add another."]})
+    touches_values = any(name in data for name in _READING_FIELDS)
+    if touches_values and metric.source == Source.DEVICE:
+        raise ReadingNotEditable(
+            fields={name: ["A device's reading keeps its values."] for name in _READING_FIELDS if name in data}
+        )
+    old_recorded_at = metric.recorded_at
+    if touches_values or "notes" in data or "metadata" in data:
+        merged = {
+            "metric_type": metric.metric_type,
+            "value": metric.value,
+            "systolic_value": metric.systolic_value,
+            "diastolic_value": metric.diastolic_value,
+            "unit": metric.unit,
+            "recorded_at": metric.recorded_at,
+            "notes": metric.notes,
+            "metadata": metric.metadata,
+            **{k: v for k, v in data.items() if k in (*_READING_FIELDS, "notes", "metadata")},
+        }
+        reading = clean_reading(merged, now=timezone.now())
+        if touches_values:
+            judged = assess(
+                user_id=metric.user_id, readings=[reading], height_cm=_height_cm(metric.user), exclude_id=metric.pk
+            )
+            if judged.refusals:
+                raise ReadingInvalid(judged.refusals[0])
+            entered_changed = "value" in data or "unit" in data
+            metric.value = reading.value
+            metric.systolic_value = reading.systolic_value
+            metric.diastolic_value = reading.diastolic_value
+            metric.recorded_at = reading.recorded_at
+            if entered_changed:
+                metric.entered_value = reading.entered_value
+                metric.entered_unit = reading.entered_unit
+            metric.quality = judged.qualities[0]
+            # New values are judged afresh by detection (after commit).
+            metric.is_anomaly = False
+            metric.anomaly_reason = ""
+        metric.notes = reading.notes
+        metric.metadata = reading.metadata
+    if "is_manual_entry" in data:
+        metric.is_manual_entry = data["is_manual_entry"]
+    if "quality" in data:
+        metric.quality = data["quality"]
+    metric.save()
+    metrics_changed(
+        user_id=metric.user_id,
+        metric_types=[metric.metric_type],
+        start=min(old_recorded_at, metric.recorded_at),
+        end=max(old_recorded_at, metric.recorded_at),
+        metric_ids=[metric.pk] if touches_values else (),
+    )
+    return metric
+
+
+@transaction.atomic
+def metric_delete(*, metric: HealthMetric) -> None:
+    """Delete one reading; its buckets are refreshed after commit."""
+    user_id, metric_type, recorded_at = metric.user_id, metric.metric_type, metric.recorded_at
+    metric.delete()
+    metrics_changed(user_id=user_id, metric_types=[metric_type], start=recorded_at, end=recorded_at)
+
+
+def _height_cm(user) -> float | None:
+    profile = getattr(user, "profile", None)
+    return float(profile.height_cm) if profile is not None and profile.height_cm else None
+
+
+# --- targets --------------------------------------------------------------------------------------------
+
+
+def target_create(*, user, data: dict[str, Any]) -> HealthMetricTarget:
+    """Add a target; `data` holds the serializer's typed fields. Raises `TargetInvalid` for rules across them."""
+    target = HealthMetricTarget(user=user, **data)
+    _check_target(target)
+    target.save()
+    return target
+
+
+def target_update(*, target: HealthMetricTarget, data: dict[str, Any]) -> HealthMetricTarget:
+    """Change a target's fields; switching `target_type` clears the values the new type does not use."""
+    for name, value in data.items():
+        setattr(target, name, value)
+    if "target_type" in data:
+        if target.target_type == TargetType.RANGE:
+            if "target_value" not in data:
+                target.target_value = None
+        elif "min_value" not in data and "max_value" not in data:
+            target.min_value = target.max_value = None
+    _check_target(target)
+    target.updated_at = timezone.now()
+    target.save()
+    return target
+
+
+def target_delete(*, target: HealthMetricTarget) -> None:
+    target.delete()
+
+
+def _check_target(target: HealthMetricTarget) -> None:
+    errors: dict[str, list[str]] = {}
+    if target.target_type == TargetType.RANGE:
+        for name in ("min_value", "max_value"):
+            if getattr(target, name) is None:
+                errors[name] = ["Required for a range target."]
+        if target.target_value is not None:
+            errors["target_value"] = ["A range target takes min_value and max_value instead."]
+        if not errors and target.min_value > target.max_value:
+            errors["min_value"] = ["Must not be above max_value."]
+    else:
+        if target.target_value is None:
+            errors["target_value"] = [f"Required for a {target.target_type} target."]
+        for name in ("min_value", "max_value"):
+            if getattr(target, name) is not None:
+                errors[name] = [f"Only a range target takes {name}; use target_value."]
+    if target.end_date is not None and target.end_date < target.start_date:
+        errors["end_date"] = ["Must not be before start_date."]
+    spec = CATALOG[target.metric_type]
+    if spec.target_aggregate != "sum":
+        # A per-reading metric's target is a reading's value: it must be one the catalog accepts.
+        low, high = next(iter(spec.ranges.values()))
+        for name in ("target_value", "min_value", "max_value"):
+            value = getattr(target, name)
+            if value is not None and name not in errors and not low <= value <= high:
+                errors[name] = [f"Must be between {low:g} and {high:g} {spec.unit}."]
+    if errors:
+        raise TargetInvalid(errors)

@@ -1,0 +1,223 @@
+"""Thin views of `/api/v1/health-metrics/`: check the request's shape, call one service or selector, answer."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from . import selectors, services
+from .filters import ReadingFilter
+from .models import HealthMetric, HealthMetricTarget, Period
+from .periods import local_today
+from .progress import target_progress
+from .serializers import (
+    HealthMetricBulkInputSerializer,
+    HealthMetricBulkResultSerializer,
+    HealthMetricInputSerializer,
+    HealthMetricLatestSerializer,
+    HealthMetricSerializer,
+    HealthMetricUpdateSerializer,
+    MetricSummaryQuerySerializer,
+    MetricSummarySerializer,
+    MetricTargetInputSerializer,
+    MetricTargetProgressSerializer,
+    MetricTargetSerializer,
+    MetricTrendsQuerySerializer,
+    MetricTrendsSerializer,
+)
+from .trends import trends_get
+from .validation import ReadingInvalid
+
+UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+# Default spans of a summary without dates, and the longest one asked.
+SUMMARY_DEFAULT_DAYS = {Period.DAILY: 30, Period.WEEKLY: 12 * 7, Period.MONTHLY: 365}
+SUMMARY_MAX_DAYS = 5 * 366
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The person's readings, newest first"),
+    retrieve=extend_schema(summary="One reading"),
+    destroy=extend_schema(summary="Delete a reading"),
+)
+class HealthMetricViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = HealthMetricSerializer
+    filterset_class = ReadingFilter
+    ordering_fields = ["recorded_at", "created_at", "metric_type", "value"]
+    ordering = ["-recorded_at", "-created_at"]
+    lookup_value_regex = UUID_PATTERN
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no person
+            return HealthMetric.objects.none()
+        return selectors.metric_queryset(user=self.request.user)
+
+    @extend_schema(
+        summary="Add a reading",
+        request=HealthMetricInputSerializer,
+        responses={
+            201: HealthMetricSerializer,
+            200: OpenApiResponse(
+                HealthMetricSerializer, description="client_record_id seen before: the stored reading"
+            ),
+        },
+    )
+    def create(self, request):
+        shape = HealthMetricInputSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        metric, created = services.metric_create(user=request.user, data=shape.validated_data)
+        return Response(
+            HealthMetricSerializer(metric).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        summary="Change a reading", request=HealthMetricUpdateSerializer, responses={200: HealthMetricSerializer}
+    )
+    def partial_update(self, request, pk=None):
+        metric = self.get_object()
+        shape = HealthMetricUpdateSerializer(data=request.data, partial=True)
+        shape.is_valid(raise_exception=True)
+        metric = services.metric_update(metric=metric, data=shape.validated_data)
+        return Response(HealthMetricSerializer(metric).data)
+
+    def perform_destroy(self, instance):
+        services.metric_delete(metric=instance)
+
+    @extend_schema(
+        summary="Add up to 1,000 readings, all or nothing",
+        description='One refused item answers 400 with `fields` keyed by item index (`{"3": {"value": ["…"]}}`) '
+        "and stores nothing.",
+        request=HealthMetricBulkInputSerializer,
+        responses={201: HealthMetricBulkResultSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        shape = HealthMetricBulkInputSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        results = services.metrics_bulk_create(user=request.user, items=shape.validated_data["metrics"])
+        body = {
+            "created": sum(1 for _, created in results if created),
+            "results": HealthMetricSerializer([metric for metric, _ in results], many=True).data,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The latest reading of each type", request=None, responses={200: HealthMetricLatestSerializer}
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def latest(self, request):
+        latest = selectors.metric_latest(user=request.user)
+        return Response({t: HealthMetricSerializer(m).data for t, m in latest.items()})
+
+    @extend_schema(
+        summary="Count, min, max, average per local day, week or month",
+        parameters=[MetricSummaryQuerySerializer],
+        request=None,
+        responses={200: MetricSummarySerializer},
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def summary(self, request):
+        query = MetricSummaryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        period = params["period"]
+        end_date = params.get("end_date") or local_today(request.user.profile.tzinfo, timezone.now())
+        start_date = params.get("start_date") or end_date - timedelta(days=SUMMARY_DEFAULT_DAYS[period] - 1)
+        _check_span(start_date, end_date)
+        body = selectors.summary_get(
+            user=request.user,
+            metric_type=params["metric_type"],
+            period=period,
+            start_date=start_date,
+            end_date=end_date,
+        )
+        # The selector answers the documented shape (MetricSummarySerializer) already, cached as such: running
+        # 365 buckets through a serializer again would cost more than reading them.
+        return Response(body)
+
+    @extend_schema(
+        summary="Change against the previous period, slope per day, 7-day moving average",
+        parameters=[MetricTrendsQuerySerializer],
+        request=None,
+        responses={200: MetricTrendsSerializer},
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def trends(self, request):
+        query = MetricTrendsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        # Like the summary, the answer is already in the documented shape (MetricTrendsSerializer).
+        return Response(trends_get(user=request.user, now=timezone.now(), **query.validated_data))
+
+    @extend_schema(
+        summary="Readings flagged as anomalous, newest first",
+        request=None,
+        responses={200: HealthMetricSerializer(many=True)},
+    )
+    @action(detail=False, methods=["get"])
+    def anomalies(self, request):
+        queryset = self.filter_queryset(selectors.anomaly_queryset(user=request.user))
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(HealthMetricSerializer(page, many=True).data)
+
+
+def _check_span(start_date: date, end_date: date) -> None:
+    if start_date > end_date:
+        raise ReadingInvalid({"start_date": ["Must not be after end_date."]})
+    if (end_date - start_date).days >= SUMMARY_MAX_DAYS:
+        raise ReadingInvalid({"start_date": [f"At most {SUMMARY_MAX_DAYS} days from end_date."]})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The person's targets"),
+    retrieve=extend_schema(summary="One target"),
+    destroy=extend_schema(summary="Delete a target"),
+)
+class TargetViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = MetricTargetSerializer
+    filter_backends = []
+    lookup_value_regex = UUID_PATTERN
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return HealthMetricTarget.objects.none()
+        return selectors.target_queryset(user=self.request.user)
+
+    @extend_schema(summary="Add a target", request=MetricTargetInputSerializer, responses={201: MetricTargetSerializer})
+    def create(self, request):
+        shape = MetricTargetInputSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        target = services.target_create(user=request.user, data=shape.validated_data)
+        return Response(MetricTargetSerializer(target).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a target", request=MetricTargetInputSerializer, responses={200: MetricTargetSerializer}
+    )
+    def partial_update(self, request, pk=None):
+        target = self.get_object()
+        shape = MetricTargetInputSerializer(data=request.data, partial=True)
+        shape.is_valid(raise_exception=True)
+        target = services.target_update(target=target, data=shape.validated_data)
+        return Response(MetricTargetSerializer(target).data)
+
+    def perform_destroy(self, instance):
+        services.target_delete(target=instance)
+
+    @extend_schema(
+        summary="Progress period by period, and the current streak",
+        request=None,
+        responses={200: MetricTargetProgressSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def progress(self, request, pk=None):
+        target = self.get_object()
+        return Response(MetricTargetProgressSerializer(target_progress(target=target, now=timezone.now())).data)

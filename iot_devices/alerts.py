@@ -1,0 +1,31 @@
+"""The boundary between device alerts and whoever tells the owner about them.
+
+`alert_raised` is called once per new alert, after the transaction that stored it has committed. It logs
+(identifiers, never health values) and hands the alert to the notifications service, which tells the owner once
+per alert (its dedupe key), through the channels the owner's preferences allow.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from notifications.services import device_alert_notify
+
+if TYPE_CHECKING:
+    from .models import DeviceAlert
+
+logger = logging.getLogger("jeghealth.device_alerts")
+
+
+def alert_raised(alert: DeviceAlert) -> None:
+    logger.info(
+        "device_alert_raised",
+        extra={
+            "alert_id": str(alert.id),
+            "device_id": str(alert.device_id),
+            "alert_type": alert.alert_type,
+            "severity": alert.severity,
+        },
+    )
+    device_alert_notify(alert=alert)

@@ -1,0 +1,355 @@
+"""Batch ingestion: accept an upload at once, process it in a worker, never lose or duplicate a reading.
+
+Accepting (`batch_receive`) stores the batch with its raw readings and enqueues `iot_devices.process_batch` after
+commit. The row is the outbox: if the broker is down the enqueue fails, the upload is still answered 202, and the
+sweeper (`batches_requeue_stale`, every minute) enqueues it again later.
+
+Processing (`batch_process`) claims the batch with a conditional update (`received → processing`, or a
+`processing` batch whose lease ran out) and a lease token, then works in chunks of at most
+IOT_INGEST_CHUNK_SIZE readings. Each chunk is one transaction holding its readings, the batch's progress and the
+lease renewal, so a worker killed mid-chunk leaves nothing of that chunk, and the next delivery resumes at the
+first uncommitted chunk; the unique key (device, metric type, time) makes a redone insert store nothing twice.
+A chunk commits only while its delivery still owns the lease (checked under the row lock), so two deliveries of
+one batch never both commit a chunk. After IOT_BATCH_MAX_ATTEMPTS claims a batch is failed (poison guard).
+
+Counting, once a batch is final: `received = accepted + rejected`. A rejected reading has an entry in `errors`
+(`index`, `code`, `message`, `fields`?): `invalid` (the rules of manual entry: `clean_reading`, then
+`quality.assess` against the person's stored readings, which also marks suspect ones),
+`metric_not_configured` (a metric outside the device's configured metric types) or `duplicate` (the same metric
+type and time as an earlier valid reading of the same batch). A valid reading whose key an earlier overlapping
+batch had already stored is accepted, not stored again, and counted in `already_stored_count` as well.
+Status: `completed` (nothing rejected), `partially_failed` (some rejected), `failed` (none accepted, or the poison
+guard gave up; `failure_reason` says which), the last raising a `sync_failure` alert.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from accounts.models import UserProfile
+from health_metrics.quality import assess
+from health_metrics.services import metrics_changed
+from health_metrics.validation import CleanReading, ReadingInvalid, clean_reading
+
+from .capabilities import allowed_metric_types
+from .choices import AlertSeverity, AlertType, BatchStatus
+from .models import DeviceDataBatch, IoTDevice
+from .readings_store import readings_insert
+from .services import alert_raise, device_mark_seen
+
+logger = logging.getLogger(__name__)
+
+# A broker that does not answer must not hold the device's HTTP answer for long: the batch is safe in the
+# database and the sweeper will enqueue it.
+ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
+class Outcome(enum.Enum):
+    MISSING = "missing"  # deleted (with its device) or never existed
+    FINISHED = "finished"  # final status already: a redelivery or a duplicate message
+    LEASED = "leased"  # another delivery holds a live lease
+    LOST_LEASE = "lost_lease"  # our lease ran out and another delivery took the batch over
+    DONE = "done"  # this delivery brought the batch to a final status
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    outcome: Outcome
+    retry_in: float | None = None  # seconds until the other delivery's lease runs out (LEASED only)
+
+
+# --- accepting -----------------------------------------------------------------------------------------------
+
+
+def batch_receive(*, device: IoTDevice, batch_id: uuid.UUID, readings: list) -> tuple[DeviceDataBatch, bool]:
+    """Store an upload as received and enqueue its processing after commit; (batch, created).
+
+    The same batch_id from the same device returns the stored batch and changes nothing: the unique key
+    (device, batch_id) decides, so two concurrent replays store one batch.
+    """
+    now = timezone.now()
+    batch = DeviceDataBatch(
+        id=uuid.uuid4(),
+        device_id=device.pk,
+        batch_id=batch_id,
+        payload=readings,
+        received_count=len(readings),
+        received_at=now,
+    )
+    try:
+        with transaction.atomic():
+            batch.save(force_insert=True)
+            device_mark_seen(device=device, now=now)
+            # robust: whatever the enqueue raises, the upload has been stored and is answered 202.
+            transaction.on_commit(partial(batch_enqueue, batch_pk=batch.id), robust=True)
+    except IntegrityError:
+        existing = DeviceDataBatch.objects.defer("payload").get(device_id=device.pk, batch_id=batch_id)
+        return existing, False
+    logger.info("batch_received", extra={"batch_pk": str(batch.id), "device_id": str(device.pk)})
+    return batch, True
+
+
+def batch_enqueue(*, batch_pk: uuid.UUID) -> bool:
+    """Hand the batch to the ingest queue; False (logged) when the broker cannot be reached."""
+    from .tasks import process_batch
+
+    try:
+        process_batch.apply_async(args=[str(batch_pk)], retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
+    except (KombuOperationalError, ConnectionError, OSError):
+        logger.warning("batch_enqueue_failed", extra={"batch_pk": str(batch_pk)}, exc_info=True)
+        return False
+    return True
+
+
+def batches_requeue_stale(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Enqueue again the batches a worker should have finished: still `received` a lease period after upload
+    (the enqueue failed or the message was lost), or `processing` with an expired lease (the worker died).
+    Returns how many were enqueued. A duplicate message is harmless: the claim lets one delivery work."""
+    now = now or timezone.now()
+    stale_after = timedelta(seconds=settings.IOT_BATCH_LEASE_SECONDS)
+    stale = (
+        DeviceDataBatch.objects.filter(
+            Q(status=BatchStatus.RECEIVED, received_at__lt=now - stale_after)
+            | Q(status=BatchStatus.PROCESSING, lease_expires_at__lt=now)
+        )
+        .order_by("received_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    enqueued = 0
+    for batch_pk in stale:
+        enqueued += batch_enqueue(batch_pk=batch_pk)
+    if enqueued:
+        logger.info("batches_requeued", extra={"count": enqueued})
+    return enqueued
+
+
+# --- processing ----------------------------------------------------------------------------------------------
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.IOT_BATCH_LEASE_SECONDS)
+
+
+def _claim(batch_pk: uuid.UUID, token: uuid.UUID, now: datetime) -> bool:
+    # One conditional UPDATE: of two deliveries racing here, the row lock lets one through and the other finds
+    # the condition false once the first commits.
+    return bool(
+        DeviceDataBatch.objects.filter(pk=batch_pk)
+        .filter(
+            Q(status=BatchStatus.RECEIVED)
+            | Q(status=BatchStatus.PROCESSING, lease_expires_at__lt=now)
+            | Q(status=BatchStatus.PROCESSING, lease_expires_at__isnull=True)
+        )
+        .update(
+            status=BatchStatus.PROCESSING,
+            lease_token=token,
+            lease_expires_at=now + _lease(),
+            attempts=F("attempts") + 1,
+            started_at=now,
+        )
+    )
+
+
+def batch_process(*, batch_pk: uuid.UUID | str) -> ProcessResult:
+    """Process a batch to a final status, or step aside for the delivery that owns it. See the module doc."""
+    token = uuid.uuid4()
+    claimed_at = timezone.now()
+    if not _claim(batch_pk, token, claimed_at):
+        row = DeviceDataBatch.objects.filter(pk=batch_pk).values("status", "lease_expires_at").first()
+        if row is None:
+            return ProcessResult(Outcome.MISSING)
+        if row["status"] not in (BatchStatus.RECEIVED, BatchStatus.PROCESSING):
+            return ProcessResult(Outcome.FINISHED)
+        expires = row["lease_expires_at"] or claimed_at
+        return ProcessResult(Outcome.LEASED, retry_in=max(1.0, (expires - claimed_at).total_seconds() + 1))
+
+    batch = DeviceDataBatch.objects.select_related("device").get(pk=batch_pk)
+    log = {"batch_pk": str(batch.id), "device_id": str(batch.device_id), "attempt": batch.attempts}
+    if batch.attempts > settings.IOT_BATCH_MAX_ATTEMPTS:
+        logger.error("batch_poisoned", extra=log)
+        reason = f"Gave up after {batch.attempts - 1} interrupted processing attempts."
+        return _finish(batch, token, failure_reason=reason)
+    logger.info("batch_processing", extra={**log, "from_index": batch.processed_count})
+
+    device = batch.device
+    allowed = allowed_metric_types(device.device_type, device.configuration)
+    height_cm = UserProfile.objects.filter(user_id=device.owner_id).values_list("height_cm", flat=True).first()
+    readings = batch.payload
+    # Validation is against the upload time, so a redelivery judges "future" readings as the first one did.
+    moment = batch.received_at
+    # Chunks committed by an earlier delivery are done; their accepted keys still count as duplicates.
+    rejected_before = {error["index"] for error in batch.errors}
+    seen: set[tuple[str, datetime]] = set()
+    for index in range(batch.processed_count):
+        if index not in rejected_before:
+            clean, _ = _validate(readings[index], moment, allowed)
+            if clean is not None:
+                seen.add((clean.metric_type, clean.recorded_at))
+
+    chunk_size = min(settings.IOT_INGEST_CHUNK_SIZE, 1000)
+    while batch.processed_count < batch.received_count:
+        start = batch.processed_count
+        end = min(start + chunk_size, batch.received_count)
+        accepted, qualities, errors = _judge_chunk(readings, start, end, moment, allowed, seen, device, height_cm)
+        if not _commit_chunk(batch, token, start, end, accepted, qualities, errors):
+            logger.warning("batch_lease_lost", extra={**log, "at_index": start})
+            return ProcessResult(Outcome.LOST_LEASE)
+    return _finish(batch, token)
+
+
+def _judge_chunk(
+    readings: list,
+    start: int,
+    end: int,
+    moment: datetime,
+    allowed: frozenset[str],
+    seen: set[tuple[str, datetime]],
+    device: IoTDevice,
+    height_cm,
+) -> tuple[list[CleanReading], list[str], list[dict]]:
+    """The readings of one chunk to store (with their quality) and the rejected ones, by the rules of manual
+    entry: `clean_reading`, then `quality.assess` against the person's stored readings, then the duplicate rule."""
+    errors: list[dict] = []
+    candidates: list[tuple[int, CleanReading]] = []
+    for index in range(start, end):
+        clean, error = _validate(readings[index], moment, allowed)
+        if clean is None:
+            errors.append({"index": index, **error})
+        else:
+            candidates.append((index, clean))
+    accepted: list[CleanReading] = []
+    qualities: list[str] = []
+    if candidates:
+        assessment = assess(user_id=device.owner_id, readings=[c for _, c in candidates], height_cm=height_cm)
+        for position, (index, clean) in enumerate(candidates):
+            refusal = assessment.refusals.get(position)
+            key = (clean.metric_type, clean.recorded_at)
+            if refusal:
+                message = ReadingInvalid(refusal).message
+                errors.append({"index": index, "code": "invalid", "message": message, "fields": refusal})
+            elif key in seen:
+                message = "An earlier reading of this batch has the same metric type and recorded_at."
+                errors.append({"index": index, "code": "duplicate", "message": message})
+            else:
+                seen.add(key)
+                accepted.append(clean)
+                qualities.append(assessment.qualities[position])
+    errors.sort(key=lambda error: error["index"])
+    return accepted, qualities, errors
+
+
+def _validate(raw, moment: datetime, allowed: frozenset[str]) -> tuple[CleanReading | None, dict]:
+    try:
+        clean = clean_reading(raw, now=moment)
+    except ReadingInvalid as exc:
+        return None, {"code": "invalid", "message": exc.message, "fields": exc.fields}
+    if clean.metric_type not in allowed:
+        message = f"This device is not configured to measure {clean.metric_type}."
+        return None, {"code": "metric_not_configured", "message": message}
+    return clean, {}
+
+
+def _commit_chunk(
+    batch: DeviceDataBatch,
+    token: uuid.UUID,
+    start: int,
+    end: int,
+    clean_rows: list[CleanReading],
+    qualities: list[str],
+    errors: list[dict],
+) -> bool:
+    """Store one chunk and the progress in one transaction; False when the lease is no longer ours."""
+    with transaction.atomic():
+        # The lock orders us after any other delivery's chunk; the token and position say it is still our turn.
+        owned = (
+            DeviceDataBatch.objects.select_for_update()
+            .filter(pk=batch.pk, lease_token=token, processed_count=start, status=BatchStatus.PROCESSING)
+            .exists()
+        )
+        if not owned:
+            return False
+        now = timezone.now()
+        stored = readings_insert(
+            clean_rows, qualities, user_id=batch.device.owner_id, device_id=batch.device_id, batch_pk=batch.pk, now=now
+        )
+        if stored:
+            # In the chunk's transaction, as health_metrics asks: its pending-rollup rows commit with the readings.
+            metrics_changed(
+                user_id=batch.device.owner_id,
+                metric_types={r.metric_type for r in clean_rows},
+                start=min(r.recorded_at for r in clean_rows),
+                end=max(r.recorded_at for r in clean_rows),
+                metric_ids=stored,
+            )
+        delay = settings.IOT_INGEST_CHUNK_DELAY_SECONDS
+        if delay:
+            # Test hook only (default 0): holds the chunk open so a test can kill the worker inside it.
+            time.sleep(delay)
+        batch.processed_count = end
+        batch.accepted_count += len(clean_rows)
+        batch.already_stored_count += len(clean_rows) - len(stored)
+        batch.rejected_count += len(errors)
+        batch.errors = [*batch.errors, *errors]
+        batch.lease_expires_at = timezone.now() + _lease()
+        batch.save(
+            update_fields=[
+                "processed_count",
+                "accepted_count",
+                "already_stored_count",
+                "rejected_count",
+                "errors",
+                "lease_expires_at",
+            ]
+        )
+    return True
+
+
+def _finish(batch: DeviceDataBatch, token: uuid.UUID, *, failure_reason: str = "") -> ProcessResult:
+    with transaction.atomic():
+        locked = DeviceDataBatch.objects.select_for_update().filter(pk=batch.pk, lease_token=token).first()
+        if locked is None:
+            return ProcessResult(Outcome.LOST_LEASE)
+        if failure_reason or locked.accepted_count == 0:
+            status = BatchStatus.FAILED
+        elif locked.rejected_count:
+            status = BatchStatus.PARTIALLY_FAILED
+        else:
+            status = BatchStatus.COMPLETED
+        if status == BatchStatus.FAILED and not failure_reason:
+            failure_reason = "No reading of this batch was valid."
+        DeviceDataBatch.objects.filter(pk=batch.pk).update(
+            status=status,
+            failure_reason=failure_reason,
+            completed_at=timezone.now(),
+            lease_token=None,
+            lease_expires_at=None,
+        )
+        if status == BatchStatus.FAILED:
+            alert_raise(
+                device=batch.device,
+                alert_type=AlertType.SYNC_FAILURE,
+                severity=AlertSeverity.WARNING,
+                message=f"Upload {batch.batch_id} failed: {failure_reason}"[:255],
+            )
+    logger.info(
+        "batch_processed",
+        extra={
+            "batch_pk": str(batch.pk),
+            "status": status,
+            "accepted": locked.accepted_count,
+            "rejected": locked.rejected_count,
+        },
+    )
+    return ProcessResult(Outcome.DONE)

@@ -1,0 +1,18 @@
+"""Delivery channels: one base class (base.py) and one module per channel. `CHANNELS` is the registry."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from .base import BaseChannel
+from .email import EmailChannel
+from .in_app import InAppChannel
+from .push import PushChannel
+
+CHANNELS: MappingProxyType[str, BaseChannel] = MappingProxyType(
+    {channel.name: channel for channel in (InAppChannel(), EmailChannel(), PushChannel())}
+)
+
+
+def get_channel(name: str) -> BaseChannel:
+    return CHANNELS[name]

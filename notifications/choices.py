@@ -1,0 +1,50 @@
+from django.db import models
+
+
+class Category(models.TextChoices):
+    """What a notification is about; preferences are kept per category."""
+
+    HEALTH_ALERT = "health_alert", "Health alert"
+    MEDICATION_REMINDER = "medication_reminder", "Medication reminder"
+    APPOINTMENT_REMINDER = "appointment_reminder", "Appointment reminder"
+    DEVICE_ALERT = "device_alert", "Device alert"
+    SYSTEM = "system", "System"
+
+
+class Severity(models.TextChoices):
+    INFO = "info", "Info"
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+
+
+SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+
+class Channel(models.TextChoices):
+    IN_APP = "in_app", "In-app"
+    EMAIL = "email", "E-mail"
+    PUSH = "push", "Push"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class Platform(models.TextChoices):
+    IOS = "ios", "iOS"
+    ANDROID = "android", "Android"
+    WEB = "web", "Web"
+
+
+# The one metric type with two values (health_metrics/catalog.py); its thresholds may bound both.
+BLOOD_PRESSURE = "blood_pressure"
+
+
+class EpisodeEndReason(models.TextChoices):
+    BACK_IN_RANGE = "back_in_range", "A reading back in range"
+    QUIET = "quiet", "No crossing reading for the episode gap"
+    THRESHOLD_CHANGED = "threshold_changed", "The threshold was changed"

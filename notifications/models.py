@@ -1,0 +1,296 @@
+"""Notifications and their deliveries, what a person wants delivered, and the health alerts that raise them.
+
+A `Notification` is what the person sees in the app; each channel that could carry it gets one
+`NotificationDelivery` row, the idempotency key of its sending (a delivery is claimed with a conditional update
+before anything leaves, so a retried task never sends twice). E-mails to emergency contacts are deliveries of
+the person's critical health alert with `contact` set.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from health_metrics.catalog import METRIC_TYPE_CHOICES
+
+from .choices import BLOOD_PRESSURE, Category, Channel, DeliveryStatus, EpisodeEndReason, Platform, Severity
+
+
+class Notification(models.Model):
+    """One message to one person: the in-app inbox entry and the source of every channel's delivery.
+
+    `dedupe_key`, when not empty, is unique per recipient: a repeated `notify()` with the same key is a no-op.
+    `in_app` is false when the person turned the in-app channel off for the category; the row is still kept
+    because its other deliveries hang off it, but the inbox does not show it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    category = models.CharField(max_length=32, choices=Category.choices)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.INFO)
+    title = models.CharField(max_length=200)
+    body = models.TextField(max_length=2000, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=200, blank=True, default="")
+    in_app = models.BooleanField(default=True)
+    is_read = models.BooleanField(default=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "dedupe_key"],
+                condition=~Q(dedupe_key=""),
+                name="notif_recipient_dedupe_key_unique",
+            ),
+            models.CheckConstraint(condition=Q(category__in=Category.values), name="notif_category_valid"),
+            models.CheckConstraint(condition=Q(severity__in=Severity.values), name="notif_severity_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "in_app", "-created_at"], name="notif_inbox_idx"),
+            models.Index(fields=["recipient", "in_app", "is_read"], name="notif_unread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}/{self.severity} to {self.recipient_id} ({self.id})"
+
+
+class EmergencyContact(models.Model):
+    """Someone a person wants told about critical health alerts (by e-mail, when `notify_on_critical`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="emergency_contacts")
+    name = models.CharField(max_length=120)
+    relationship = models.CharField(max_length=60, blank=True)
+    phone_number = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    notify_on_critical = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(phone_number="") | ~Q(email=""), name="notif_contact_phone_or_email"),
+            # Contacts are only ever told by e-mail, so asking to be told needs an address.
+            models.CheckConstraint(
+                condition=Q(notify_on_critical=False) | ~Q(email=""), name="notif_contact_notify_needs_email"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "created_at"], name="notif_contact_user_idx")]
+
+    def __str__(self) -> str:
+        return f"Emergency contact {self.id} of {self.user_id}"
+
+
+class NotificationDelivery(models.Model):
+    """The sending of one notification over one channel: `pending → sending → sent | failed`, or `skipped`.
+
+    Invariants: one row per (notification, channel) for the recipient's own channels, one per (notification,
+    contact) for e-mails to emergency contacts. A worker claims a row (`pending`, or `sending` with an expired
+    lease) with a conditional update before sending, so two workers never send the same row. `not_before`
+    holds a delivery back until quiet hours end; the periodic dispatcher finds it then.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    contact = models.ForeignKey(
+        EmergencyContact, on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    provider_id = models.CharField(max_length=255, blank=True)
+    # Push only: the outcome per push token, so that a retry after a partial failure sends to the rest only.
+    provider_receipts = models.JSONField(default=dict, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "notification deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notification", "channel"],
+                condition=Q(contact__isnull=True),
+                name="notif_delivery_channel_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["notification", "contact"],
+                condition=Q(contact__isnull=False),
+                name="notif_delivery_contact_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(contact__isnull=True) | Q(channel=Channel.EMAIL), name="notif_delivery_contact_by_email"
+            ),
+            models.CheckConstraint(condition=Q(status__in=DeliveryStatus.values), name="notif_delivery_status_valid"),
+        ]
+        indexes = [
+            # The dispatcher's scan: only unfinished rows are indexed.
+            models.Index(
+                fields=["status", "not_before", "enqueued_at"],
+                condition=Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+                name="notif_delivery_due_idx",
+            ),
+            models.Index(fields=["contact", "created_at"], name="notif_delivery_contact_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} delivery {self.id}: {self.status}"
+
+
+class NotificationPreference(models.Model):
+    """Which channels a person wants for one category. A missing row means every channel is on."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=32, choices=Category.choices)
+    in_app = models.BooleanField(default=True)
+    email = models.BooleanField(default=True)
+    push = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "category"], name="notif_preference_user_category_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} preference of {self.user_id}"
+
+
+class QuietHours(models.Model):
+    """A daily window, in the person's profile timezone, when non-critical pushes and e-mails wait.
+
+    `start > end` spans midnight (22:00–07:00). Both null means no quiet hours; they are never equal.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    start = models.TimeField(null=True, blank=True)
+    end = models.TimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "quiet hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start__isnull=True, end__isnull=True)
+                | (Q(start__isnull=False, end__isnull=False) & ~Q(start=F("end"))),
+                name="notif_quiet_hours_both_or_none",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Quiet hours of {self.user_id}"
+
+
+class PushToken(models.Model):
+    """An Expo push token of one of the person's devices. A token belongs to whoever registered it last."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_tokens")
+    token = models.CharField(max_length=255, unique=True)
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    is_active = models.BooleanField(default=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "is_active"], name="notif_push_token_user_idx")]
+
+    def __str__(self) -> str:
+        # Never the token itself: it is a credential for pushing to that phone.
+        return f"Push token {self.id} ({self.platform}) of {self.user_id}"
+
+
+class AlertThreshold(models.Model):
+    """A person's limit for one metric: a reading below `min_value` or above `max_value` raises a health alert.
+
+    Values are in the metric's canonical unit. For blood pressure `min_value`/`max_value` bound the systolic
+    value and the optional `diastolic_min_value`/`diastolic_max_value` the diastolic one. At least one bound is
+    set and a minimum is below its maximum. One threshold per (person, metric, severity).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_thresholds")
+    metric_type = models.CharField(max_length=32, choices=METRIC_TYPE_CHOICES)
+    min_value = models.FloatField(null=True, blank=True)
+    max_value = models.FloatField(null=True, blank=True)
+    diastolic_min_value = models.FloatField(null=True, blank=True)
+    diastolic_max_value = models.FloatField(null=True, blank=True)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
+    # The newest reading time evaluated against this threshold: older readings (late uploads, edits) no longer
+    # move its episodes, so a backfilled crossing never alerts after later readings were back in range.
+    evaluated_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "metric_type", "severity"], name="notif_threshold_user_metric_severity_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_value__isnull=False)
+                | Q(max_value__isnull=False)
+                | Q(diastolic_min_value__isnull=False)
+                | Q(diastolic_max_value__isnull=False),
+                name="notif_threshold_has_bound",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_value__isnull=True) | Q(max_value__isnull=True) | Q(min_value__lt=F("max_value")),
+                name="notif_threshold_min_below_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(diastolic_min_value__isnull=True)
+                | Q(diastolic_max_value__isnull=True)
+                | Q(diastolic_min_value__lt=F("diastolic_max_value")),
+                name="notif_threshold_diastolic_min_below_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(metric_type=BLOOD_PRESSURE)
+                | Q(diastolic_min_value__isnull=True, diastolic_max_value__isnull=True),
+                name="notif_threshold_diastolic_only_bp",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.severity} {self.metric_type} threshold {self.id}"
+
+
+class AlertEpisode(models.Model):
+    """A run of readings crossing one threshold: alerted once, however many readings it holds.
+
+    An episode opens with a crossing reading and stays open while crossing readings follow one another less
+    than the episode gap apart; a reading back in range or a longer gap ends it. At most one open episode per
+    threshold (the database enforces it), which is what makes "once per episode" hold under concurrency.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    threshold = models.ForeignKey(AlertThreshold, on_delete=models.CASCADE, related_name="episodes")
+    started_at = models.DateTimeField()
+    last_crossing_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=24, choices=EpisodeEndReason.choices, blank=True)
+    reading_count = models.PositiveIntegerField(default=1)
+    first_reading_id = models.CharField(max_length=64)
+    notification = models.ForeignKey(Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["threshold"], condition=Q(ended_at__isnull=True), name="notif_episode_one_open_per_threshold"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Episode {self.id} of threshold {self.threshold_id}"

@@ -1,0 +1,69 @@
+"""Writes of notifications. Other apps call `notify` (and the alert entry points) from here only.
+
+- delivery.py: `notify`, and the engine that sends, retries and dispatches deliveries.
+- health_alerts.py: threshold crossings and their episodes, e-mails to emergency contacts, anomaly and device
+  alerts.
+- person.py: what the person manages: read state, preferences, push tokens, emergency contacts, thresholds.
+"""
+
+from .delivery import (
+    DISPATCH_BATCH,
+    LEASE,
+    MAX_ATTEMPTS,
+    STALE_AFTER,
+    deliveries_dispatch_due,
+    deliveries_requeue,
+    delivery_send,
+    notify,
+)
+from .health_alerts import (
+    EPISODE_GAP,
+    MAX_READING_AGE,
+    anomaly_notify,
+    device_alert_notify,
+    readings_check_thresholds,
+)
+from .person import (
+    MAX_ACTIVE_PUSH_TOKENS,
+    MAX_EMERGENCY_CONTACTS,
+    alert_threshold_create,
+    alert_threshold_delete,
+    alert_threshold_update,
+    emergency_contact_create,
+    emergency_contact_delete,
+    emergency_contact_update,
+    notification_mark_read,
+    notifications_mark_all_read,
+    preferences_update,
+    push_token_register,
+    push_token_remove,
+)
+
+__all__ = [
+    "DISPATCH_BATCH",
+    "EPISODE_GAP",
+    "LEASE",
+    "MAX_ACTIVE_PUSH_TOKENS",
+    "MAX_ATTEMPTS",
+    "MAX_EMERGENCY_CONTACTS",
+    "MAX_READING_AGE",
+    "STALE_AFTER",
+    "alert_threshold_create",
+    "alert_threshold_delete",
+    "alert_threshold_update",
+    "anomaly_notify",
+    "deliveries_dispatch_due",
+    "deliveries_requeue",
+    "delivery_send",
+    "device_alert_notify",
+    "emergency_contact_create",
+    "emergency_contact_delete",
+    "emergency_contact_update",
+    "notification_mark_read",
+    "notifications_mark_all_read",
+    "notify",
+    "preferences_update",
+    "push_token_register",
+    "push_token_remove",
+    "readings_check_thresholds",
+]

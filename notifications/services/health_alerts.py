@@ -1,0 +1,218 @@
+"""Health and device alerts: a person's thresholds crossed by their readings, anomalies the health metrics
+app flags, and device alerts. All of them reach the person through `notify`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from health_metrics.models import HealthMetric, Quality
+from notifications.choices import SEVERITY_RANK, Category, Channel, DeliveryStatus, EpisodeEndReason, Severity
+from notifications.models import AlertEpisode, AlertThreshold, EmergencyContact, Notification, NotificationDelivery
+from notifications.thresholds import alert_content, anomaly_content, find_crossing
+
+from .delivery import enqueue_on_commit, notify
+
+logger = logging.getLogger("jeghealth.notifications")
+
+# Episodes: crossing readings less than this apart belong to one episode (alerted once).
+EPISODE_GAP = timedelta(hours=6)
+# Readings recorded longer ago than this (late offline uploads) are history, not something to alert on now.
+MAX_READING_AGE = timedelta(hours=24)
+
+
+@transaction.atomic
+def readings_check_thresholds(*, user_id, reading_ids: Iterable) -> list[Notification]:
+    """Evaluate new readings of one person against their thresholds; raise a health alert per new episode.
+
+    Readings are taken in `recorded_at` order. An episode of a threshold opens with a crossing reading and
+    alerts once (`health_alert`, the threshold's severity); it ends with a reading back in range or when no
+    crossing reading follows within EPISODE_GAP. When one reading opens episodes of several thresholds of the
+    same metric, only the most severe alerts. A critical alert also e-mails the emergency contacts with
+    `notify_on_critical`, within the daily quotas. Ignored: readings of other people, suspect readings, readings
+    recorded more than MAX_READING_AGE ago, and readings older than the newest one already evaluated against
+    that threshold. Answers the notifications created. Safe to call twice with the same readings.
+    """
+    reading_ids = list(reading_ids)
+    if not reading_ids:
+        return []
+    # Locking the person's thresholds serialises concurrent checks (two uploads at once) for this person.
+    thresholds = list(AlertThreshold.objects.select_for_update().filter(user_id=user_id).order_by("id"))
+    if not thresholds:
+        return []
+    now = timezone.now()
+    readings = list(
+        HealthMetric.objects.filter(
+            user_id=user_id,
+            pk__in=reading_ids,
+            metric_type__in={t.metric_type for t in thresholds},
+            recorded_at__gte=now - MAX_READING_AGE,
+        )
+        .exclude(quality=Quality.SUSPECT)
+        .order_by("recorded_at", "id")
+    )
+    if not readings:
+        return []
+    open_episodes = {
+        e.threshold_id: e
+        for e in AlertEpisode.objects.select_for_update().filter(threshold__in=thresholds, ended_at__isnull=True)
+    }
+    opened: list[tuple[Any, AlertThreshold, AlertEpisode, Any]] = []
+    for threshold in thresholds:
+        evaluated_until = threshold.evaluated_until
+        for reading in readings:
+            if reading.metric_type == threshold.metric_type:
+                _advance_episode(threshold, reading, open_episodes, opened)
+        if threshold.evaluated_until != evaluated_until:
+            AlertThreshold.objects.filter(pk=threshold.pk).update(evaluated_until=threshold.evaluated_until)
+    for episode in open_episodes.values():
+        episode.save(update_fields=["last_crossing_at", "reading_count"])
+    return _alert_opened_episodes(user_id=user_id, opened=opened)
+
+
+def _advance_episode(threshold: AlertThreshold, reading, open_episodes: dict, opened: list) -> None:
+    at = reading.recorded_at
+    if threshold.evaluated_until is not None and at <= threshold.evaluated_until:
+        return
+    threshold.evaluated_until = at
+    crossing = find_crossing(threshold, reading)
+    episode = open_episodes.get(threshold.pk)
+    if episode is not None:
+        gap_passed = at - episode.last_crossing_at > EPISODE_GAP
+        if gap_passed:
+            _end_episode(episode, ended_at=episode.last_crossing_at + EPISODE_GAP, reason=EpisodeEndReason.QUIET)
+        elif crossing is None:
+            _end_episode(episode, ended_at=at, reason=EpisodeEndReason.BACK_IN_RANGE)
+        if gap_passed or crossing is None:
+            del open_episodes[threshold.pk]
+            episode = None
+    if crossing is None:
+        return
+    if episode is not None:
+        episode.last_crossing_at = at
+        episode.reading_count += 1
+        return
+    episode = AlertEpisode.objects.create(
+        threshold=threshold, started_at=at, last_crossing_at=at, first_reading_id=str(reading.pk)
+    )
+    open_episodes[threshold.pk] = episode
+    opened.append((reading, threshold, episode, crossing))
+
+
+def _end_episode(episode: AlertEpisode, *, ended_at, reason: str) -> None:
+    episode.ended_at, episode.end_reason = ended_at, reason
+    episode.save(update_fields=["ended_at", "end_reason", "last_crossing_at", "reading_count"])
+
+
+def _alert_opened_episodes(*, user_id, opened: list) -> list[Notification]:
+    if not opened:
+        return []
+    user = get_user_model().objects.select_related("profile").get(pk=user_id)
+    tz = user.profile.tzinfo
+    most_severe: dict[Any, tuple] = {}
+    for item in opened:
+        reading, threshold = item[0], item[1]
+        best = most_severe.get(reading.pk)
+        if best is None or SEVERITY_RANK[threshold.severity] > SEVERITY_RANK[best[1].severity]:
+            most_severe[reading.pk] = item
+    notifications = []
+    for reading, threshold, episode, crossing in most_severe.values():
+        title, body, data = alert_content(
+            threshold=threshold, reading=reading, crossing=crossing, episode_id=str(episode.pk), tz=tz
+        )
+        notification = notify(
+            user=user,
+            category=Category.HEALTH_ALERT,
+            title=title,
+            body=body,
+            data=data,
+            severity=threshold.severity,
+            dedupe_key=f"health_alert:episode:{episode.pk}",
+        )
+        AlertEpisode.objects.filter(pk=episode.pk).update(notification=notification)
+        if threshold.severity == Severity.CRITICAL:
+            _email_emergency_contacts(user=user, notification=notification)
+        notifications.append(notification)
+    return notifications
+
+
+def _email_emergency_contacts(*, user, notification: Notification) -> None:
+    """One e-mail delivery per contact with `notify_on_critical`, within the per-person and per-contact quotas.
+
+    Over quota the delivery is stored `skipped` (with the reason), so the person's history shows who was not
+    told and why. The contacts' rows are locked, so concurrent alerts count each other.
+    """
+    contacts = list(
+        EmergencyContact.objects.select_for_update()
+        .filter(user=user, notify_on_critical=True)
+        .exclude(email="")
+        .order_by("created_at", "id")
+    )
+    if not contacts:
+        return
+    now = timezone.now()
+    counted = NotificationDelivery.objects.filter(contact__user=user, created_at__gte=now - timedelta(days=1)).exclude(
+        status=DeliveryStatus.SKIPPED
+    )
+    per_person = counted.count()
+    per_contact = dict(counted.values("contact").annotate(n=Count("id")).values_list("contact", "n"))
+    rows = []
+    for contact in contacts:
+        row = NotificationDelivery(notification=notification, channel=Channel.EMAIL, contact=contact, created_at=now)
+        if per_person >= settings.NOTIFICATIONS_CONTACT_EMAILS_PER_DAY:
+            row.status, row.last_error = DeliveryStatus.SKIPPED, "daily quota of e-mails to emergency contacts"
+        elif per_contact.get(contact.pk, 0) >= settings.NOTIFICATIONS_CONTACT_EMAILS_PER_CONTACT_PER_DAY:
+            row.status, row.last_error = DeliveryStatus.SKIPPED, "daily quota of e-mails to this contact"
+        else:
+            row.enqueued_at = now
+            per_person += 1
+        rows.append(row)
+    NotificationDelivery.objects.bulk_create(rows)
+    enqueue_on_commit([row.id for row in rows if row.status == DeliveryStatus.PENDING])
+    logger.info(
+        "emergency_contacts_alerted",
+        extra={"notification_id": str(notification.pk), "queued": sum(r.status == "pending" for r in rows)},
+    )
+
+
+def anomaly_notify(*, reading: HealthMetric) -> Notification:
+    """Tell the person about a reading the health metrics app flagged as anomalous; once per reading.
+
+    `critical` when one of the reasons is a critical clinical threshold, `warning` otherwise. Emergency contacts
+    are e-mailed for the person's own critical thresholds only (readings_check_thresholds), not for these.
+    """
+    user = get_user_model().objects.select_related("profile").get(pk=reading.user_id)
+    title, body, data, severity = anomaly_content(reading=reading, tz=user.profile.tzinfo)
+    return notify(
+        user=user,
+        category=Category.HEALTH_ALERT,
+        title=title,
+        body=body,
+        data=data,
+        severity=severity,
+        dedupe_key=f"anomaly:{reading.pk}",
+    )
+
+
+def device_alert_notify(*, alert: Any) -> Notification:
+    """Tell a device's owner about a new device alert (`iot_devices.models.DeviceAlert`); once per alert."""
+    device = alert.device
+    severity = alert.severity if alert.severity in Severity.values else Severity.WARNING
+    return notify(
+        user=device.owner,
+        category=Category.DEVICE_ALERT,
+        title=f"{device.name}: {alert.get_alert_type_display().lower()}",
+        body=alert.message,
+        data={"alert_id": str(alert.pk), "device_id": str(device.pk), "alert_type": alert.alert_type},
+        severity=severity,
+        dedupe_key=f"device_alert:{alert.pk}",
+    )

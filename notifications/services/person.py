@@ -1,0 +1,166 @@
+"""What a person manages themselves: the read state of their inbox, their preferences and push tokens, their
+emergency contacts and alert thresholds. Each function owns its transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from notifications import selectors
+from notifications.choices import EpisodeEndReason
+from notifications.exceptions import InvalidInput, NotFound
+from notifications.models import (
+    AlertEpisode,
+    AlertThreshold,
+    EmergencyContact,
+    Notification,
+    NotificationPreference,
+    PushToken,
+    QuietHours,
+)
+
+MAX_ACTIVE_PUSH_TOKENS = 10
+MAX_EMERGENCY_CONTACTS = 10
+
+
+def notification_mark_read(*, notification: Notification) -> Notification:
+    """Mark one notification read (already read stays as it was)."""
+    now = timezone.now()
+    Notification.objects.filter(pk=notification.pk, is_read=False).update(is_read=True, read_at=now)
+    notification.refresh_from_db()
+    return notification
+
+
+def notifications_mark_all_read(*, user) -> int:
+    return selectors.notification_list(user=user).filter(is_read=False).update(is_read=True, read_at=timezone.now())
+
+
+# --- preferences and push tokens --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def preferences_update(
+    *, user, categories: dict[str, dict[str, bool]], quiet_hours: tuple[time | None, time | None] | None = None
+) -> None:
+    """Set the channel flags given per category (others keep theirs) and, when given, the quiet hours."""
+    now = timezone.now()
+    current = {p.category: p for p in NotificationPreference.objects.filter(user=user, category__in=categories)}
+    rows = []
+    for category, flags in categories.items():
+        pref = current.get(category) or NotificationPreference(user=user, category=category)
+        for channel, enabled in flags.items():
+            setattr(pref, channel, enabled)
+        pref.updated_at = now
+        rows.append(pref)
+    if rows:
+        NotificationPreference.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["user", "category"],
+            update_fields=["in_app", "email", "push", "updated_at"],
+        )
+    if quiet_hours is not None:
+        start, end = quiet_hours
+        QuietHours.objects.update_or_create(user=user, defaults={"start": start, "end": end})
+
+
+@transaction.atomic
+def push_token_register(*, user, token: str, platform: str) -> tuple[PushToken, bool]:
+    """Register or refresh an Expo push token for USER; answer it and whether it is new. Idempotent per token.
+
+    A token already known moves to USER (the phone is now signed in as them) and becomes active again. Beyond
+    MAX_ACTIVE_PUSH_TOKENS the least recently used ones of USER are deactivated.
+    """
+    now = timezone.now()
+    fields = {"user": user, "platform": platform, "is_active": True, "last_used_at": now, "updated_at": now}
+    created = False
+    if not PushToken.objects.filter(token=token).update(**fields):
+        try:
+            with transaction.atomic():
+                PushToken.objects.create(token=token, **fields)
+            created = True
+        except IntegrityError:
+            # A concurrent registration of the same token won the insert; ours becomes the refresh.
+            PushToken.objects.filter(token=token).update(**fields)
+    surplus = list(
+        PushToken.objects.filter(user=user, is_active=True)
+        .order_by("-last_used_at", "-created_at")
+        .values_list("id", flat=True)[MAX_ACTIVE_PUSH_TOKENS:]
+    )
+    if surplus:
+        PushToken.objects.filter(id__in=surplus).update(is_active=False, updated_at=now)
+    return PushToken.objects.get(token=token), created
+
+
+@transaction.atomic
+def push_token_remove(*, user, token: str) -> None:
+    """Forget one of USER's push tokens (sign-out on that phone). Raises NotFound if USER has no such token."""
+    deleted, _ = PushToken.objects.filter(user=user, token=token).delete()
+    if not deleted:
+        raise NotFound("No such push token.")
+
+
+# --- emergency contacts and thresholds ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def emergency_contact_create(*, user, data: dict) -> EmergencyContact:
+    """Add an emergency contact; at most MAX_EMERGENCY_CONTACTS per person (InvalidInput beyond)."""
+    # The person's row lock serialises concurrent adds, so the cap cannot be raced past.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    if EmergencyContact.objects.filter(user=user).count() >= MAX_EMERGENCY_CONTACTS:
+        raise InvalidInput("non_field_errors", f"At most {MAX_EMERGENCY_CONTACTS} emergency contacts.")
+    return EmergencyContact.objects.create(user=user, **data)
+
+
+@transaction.atomic
+def emergency_contact_update(*, contact: EmergencyContact, data: dict) -> EmergencyContact:
+    for field, value in data.items():
+        setattr(contact, field, value)
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def emergency_contact_delete(*, contact: EmergencyContact) -> None:
+    contact.delete()
+
+
+@transaction.atomic
+def alert_threshold_create(*, user, data: dict) -> AlertThreshold:
+    """Add a threshold; one per (metric, severity): a second answers InvalidInput on `metric_type`."""
+    try:
+        with transaction.atomic():
+            return AlertThreshold.objects.create(user=user, **data)
+    except IntegrityError:
+        raise _duplicate_threshold(data) from None
+
+
+@transaction.atomic
+def alert_threshold_update(*, threshold: AlertThreshold, data: dict) -> AlertThreshold:
+    """Change a threshold. Its open episode ends: the next crossing of the new bounds alerts afresh."""
+    for field, value in data.items():
+        setattr(threshold, field, value)
+    try:
+        with transaction.atomic():
+            threshold.save()
+    except IntegrityError:
+        raise _duplicate_threshold(data) from None
+    AlertEpisode.objects.filter(threshold=threshold, ended_at__isnull=True).update(
+        ended_at=timezone.now(), end_reason=EpisodeEndReason.THRESHOLD_CHANGED
+    )
+    return threshold
+
+
+def _duplicate_threshold(data: dict) -> InvalidInput:
+    severity = data.get("severity", "this")
+    return InvalidInput("metric_type", f"You already have a {severity} threshold for this metric.")
+
+
+@transaction.atomic
+def alert_threshold_delete(*, threshold: AlertThreshold) -> None:
+    threshold.delete()

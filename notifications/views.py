@@ -1,0 +1,183 @@
+"""Notifications endpoints of API.md: thin views over notifications.services and notifications.selectors.
+
+Every queryset is the person's own, so another person's notification, contact or threshold answers 404.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
+
+from . import selectors, services
+from .filters import NotificationFilter
+from .models import AlertThreshold, EmergencyContact, Notification
+from .serializers import (
+    AlertThresholdInputSerializer,
+    AlertThresholdSerializer,
+    EmergencyContactInputSerializer,
+    EmergencyContactSerializer,
+    NotificationSerializer,
+    PreferencesInputSerializer,
+    PreferencesSerializer,
+    PushTokenDeleteSerializer,
+    PushTokenInputSerializer,
+    PushTokenSerializer,
+    ReadAllResultSerializer,
+    UnreadCountSerializer,
+)
+
+TAGS = ["notifications"]
+UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+@extend_schema(tags=TAGS)
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    """The person's inbox, newest first; filters `is_read` and `category`."""
+
+    serializer_class = NotificationSerializer
+    filterset_class = NotificationFilter
+    ordering_fields = ["created_at"]
+    ordering = ["-created_at"]
+    lookup_value_regex = UUID_PATTERN
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no person
+            return Notification.objects.none()
+        return selectors.notification_list(user=self.request.user)
+
+    @extend_schema(request=None, responses={200: UnreadCountSerializer})
+    @action(detail=False, methods=["get"], url_path="unread-count")
+    def unread_count(self, request):
+        return Response({"count": selectors.notification_unread_count(user=request.user)})
+
+    @extend_schema(request=None, responses={200: NotificationSerializer})
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        notification = services.notification_mark_read(notification=self.get_object())
+        return Response(NotificationSerializer(notification).data)
+
+    @extend_schema(request=None, responses={200: ReadAllResultSerializer})
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request):
+        return Response({"updated": services.notifications_mark_all_read(user=request.user)})
+
+
+class PreferencesView(APIView):
+    @extend_schema(tags=TAGS, responses={200: PreferencesSerializer})
+    def get(self, request):
+        return Response(PreferencesSerializer(selectors.preferences_get(user=request.user)).data)
+
+    @extend_schema(tags=TAGS, request=PreferencesInputSerializer, responses={200: PreferencesSerializer})
+    def put(self, request):
+        data = PreferencesInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        quiet = None
+        if "quiet_hours_start" in values:
+            quiet = (values["quiet_hours_start"], values["quiet_hours_end"])
+        services.preferences_update(user=request.user, categories=values.get("categories", {}), quiet_hours=quiet)
+        return Response(PreferencesSerializer(selectors.preferences_get(user=request.user)).data)
+
+
+class PushTokenView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        request=PushTokenInputSerializer,
+        responses={200: PushTokenSerializer, 201: PushTokenSerializer},
+        description="Register a token (201), or refresh one already registered (200): idempotent per token.",
+    )
+    def post(self, request):
+        data = PushTokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, created = services.push_token_register(user=request.user, **data.validated_data)
+        return Response(PushTokenSerializer(token).data, status=status.HTTP_201_CREATED if created else 200)
+
+    @extend_schema(tags=TAGS, request=PushTokenDeleteSerializer, responses={204: None})
+    def delete(self, request):
+        data = PushTokenDeleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.push_token_remove(user=request.user, token=data.validated_data["token"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _OwnedCrudViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    GenericViewSet,
+):
+    """CRUD over the person's own rows: input serializer → one service → output serializer."""
+
+    input_serializer_class: type
+    lookup_value_regex = UUID_PATTERN
+    filter_backends: list = []
+
+    def _validated(self, instance=None, partial: bool = False) -> dict:
+        data = self.input_serializer_class(instance=instance, data=self.request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        return data.validated_data
+
+    def _create(self, obj) -> Response:
+        return Response(self.get_serializer(obj).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=TAGS)
+@extend_schema_view(
+    partial_update=extend_schema(request=EmergencyContactInputSerializer, responses={200: EmergencyContactSerializer})
+)
+class EmergencyContactViewSet(_OwnedCrudViewSet):
+    serializer_class = EmergencyContactSerializer
+    input_serializer_class = EmergencyContactInputSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return EmergencyContact.objects.none()
+        return selectors.emergency_contact_list(user=self.request.user)
+
+    @extend_schema(request=EmergencyContactInputSerializer, responses={201: EmergencyContactSerializer})
+    def create(self, request, *args, **kwargs):
+        return self._create(services.emergency_contact_create(user=request.user, data=self._validated()))
+
+    @extend_schema(request=EmergencyContactInputSerializer, responses={200: EmergencyContactSerializer})
+    def update(self, request, *args, **kwargs):
+        contact = self.get_object()
+        data = self._validated(contact, partial=kwargs.get("partial", False))
+        return Response(self.get_serializer(services.emergency_contact_update(contact=contact, data=data)).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.emergency_contact_delete(contact=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=TAGS)
+@extend_schema_view(
+    partial_update=extend_schema(request=AlertThresholdInputSerializer, responses={200: AlertThresholdSerializer})
+)
+class AlertThresholdViewSet(_OwnedCrudViewSet):
+    serializer_class = AlertThresholdSerializer
+    input_serializer_class = AlertThresholdInputSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return AlertThreshold.objects.none()
+        return selectors.alert_threshold_list(user=self.request.user)
+
+    @extend_schema(request=AlertThresholdInputSerializer, responses={201: AlertThresholdSerializer})
+    def create(self, request, *args, **kwargs):
+        return self._create(services.alert_threshold_create(user=request.user, data=self._validated()))
+
+    @extend_schema(request=AlertThresholdInputSerializer, responses={200: AlertThresholdSerializer})
+    def update(self, request, *args, **kwargs):
+        threshold = self.get_object()
+        data = self._validated(threshold, partial=kwargs.get("partial", False))
+        return Response(self.get_serializer(services.alert_threshold_update(threshold=threshold, data=data)).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.alert_threshold_delete(threshold=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,38 @@
+from django.contrib import admin
+
+from .models import Report
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    """Read-only: reports are made by their owners and by the workers, never edited by hand."""
+
+    list_display = ("id", "user", "report_type", "format", "status", "created_at", "expires_at")
+    list_filter = ("status", "format", "report_type")
+    search_fields = ("id", "user__email")
+    date_hierarchy = "created_at"
+    fields = (
+        "id",
+        "user",
+        "report_type",
+        "format",
+        "start_date",
+        "end_date",
+        "metric_types",
+        "status",
+        "error",
+        "file_name",
+        "file_size",
+        "attempts",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "expires_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,30 @@
+"""The ingestion tasks as the worker and beat see them: names, queues, schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+
+from iot_devices import tasks
+
+
+def test_tasks_have_explicit_names_and_the_ingest_queue():
+    assert tasks.process_batch.name == "iot_devices.process_batch"
+    assert tasks.process_batch.queue == "ingest"
+    assert tasks.requeue_stale_batches.name == "iot_devices.requeue_stale_batches"
+    assert tasks.check_offline.name == "iot_devices.check_offline"
+
+
+def test_beat_sweeps_stale_batches_every_minute_and_checks_offline_devices():
+    by_task = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert by_task["iot_devices.requeue_stale_batches"] == timedelta(minutes=1)
+    assert by_task["iot_devices.check_offline"] == timedelta(minutes=5)
+
+
+def test_a_batch_answered_202_is_final_within_ten_minutes_with_the_defaults():
+    # API.md: a worker that died is overtaken after its lease, found by the sweeper at most a minute later;
+    # the poison guard bounds how often that can happen.
+    assert settings.IOT_BATCH_LEASE_SECONDS + 60 < 10 * 60
+    assert settings.IOT_INGEST_CHUNK_SIZE <= 1000
+    assert settings.IOT_INGEST_CHUNK_DELAY_SECONDS == 0

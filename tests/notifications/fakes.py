@@ -1,0 +1,158 @@
+"""Local servers that speak Expo's push protocol and SMTP, so delivery is tested over real sockets.
+
+Each records what it received and answers from a script (one entry per request or command), falling back to
+success. Nothing in the code under test is patched: settings point it at 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socketserver
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
+
+Answer = tuple[int, bytes, dict]
+
+
+class FakeExpo:
+    """Expo's push endpoint: POST a JSON list of messages, answer one ticket per message."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.script: list[Callable[[list[dict]], Answer]] = []
+        self._lock = threading.Lock()
+        self._tickets = 0
+
+    @property
+    def messages(self) -> list[dict]:
+        return [m for request in self.requests for m in request["messages"]]
+
+    # --- answers a test can queue -------------------------------------------------------------------------
+    def ok(self, messages: list[dict]) -> Answer:
+        with self._lock:
+            tickets = []
+            for _ in messages:
+                self._tickets += 1
+                tickets.append({"status": "ok", "id": f"ticket-{self._tickets}"})
+        return 200, json.dumps({"data": tickets}).encode(), {}
+
+    @staticmethod
+    def status(code: int, body: bytes = b'{"errors": [{"code": "ERROR", "message": "no"}]}', headers=None):
+        return lambda messages: (code, body, headers or {})
+
+    def not_registered(self, *tokens: str):
+        """Tickets: DeviceNotRegistered for TOKENS, ok for the others."""
+
+        def answer(messages: list[dict]) -> Answer:
+            _, body, _ = self.ok(messages)
+            tickets = json.loads(body)["data"]
+            for i, message in enumerate(messages):
+                if message["to"] in tokens:
+                    tickets[i] = {
+                        "status": "error",
+                        "message": f'"{message["to"]}" is not a registered push notification recipient',
+                        "details": {"error": "DeviceNotRegistered"},
+                    }
+            return 200, json.dumps({"data": tickets}).encode(), {}
+
+        return answer
+
+    @staticmethod
+    def raw(body: bytes, code: int = 200):
+        return lambda messages: (code, body, {"Content-Type": "application/json"})
+
+    @staticmethod
+    def slow(seconds: float):
+        def answer(messages: list[dict]) -> Answer:
+            time.sleep(seconds)
+            return 200, b'{"data": []}', {}
+
+        return answer
+
+    def answer(self, messages: list[dict]) -> Answer:
+        with self._lock:
+            step = self.script.pop(0) if self.script else None
+        return (step or self.ok)(messages)
+
+
+def expo_handler(fake: FakeExpo) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            messages = json.loads(body)
+            fake.requests.append({"path": self.path, "headers": dict(self.headers.items()), "messages": messages})
+            code, payload, headers = fake.answer(messages)
+            self.send_response(code)
+            self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (timeouts)
+                self.wfile.write(payload)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    return Handler
+
+
+class FakeSMTP:
+    """An SMTP server: RCPT TO answers from `rcpt_codes` (then 250); accepted messages land in `messages`."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict] = []
+        self.rcpt_codes: list[int] = []
+
+
+def smtp_handler(fake: FakeSMTP) -> type[socketserver.StreamRequestHandler]:
+    class Handler(socketserver.StreamRequestHandler):
+        def say(self, line: str) -> None:
+            self.wfile.write((line + "\r\n").encode())
+
+        def handle(self) -> None:
+            self.say("220 fake.local ESMTP")
+            recipients: list[str] = []
+            lines: list[str] = []
+            in_data = False
+            while True:
+                raw = self.rfile.readline()
+                if not raw:
+                    return
+                text = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if in_data:
+                    if text == ".":
+                        fake.messages.append({"to": recipients, "data": "\n".join(lines)})
+                        recipients, lines, in_data = [], [], False
+                        self.say("250 2.0.0 queued")
+                    else:
+                        lines.append(text[1:] if text.startswith("..") else text)
+                    continue
+                verb = text.split(" ", 1)[0].split(":", 1)[0].upper()
+                if verb in ("EHLO", "HELO"):
+                    self.say("250 fake.local")
+                elif verb == "MAIL":
+                    self.say("250 2.1.0 ok")
+                elif verb == "RCPT":
+                    code = fake.rcpt_codes.pop(0) if fake.rcpt_codes else 250
+                    if code == 250:
+                        recipients.append(text.split(":", 1)[1].strip(" <>"))
+                    self.say(f"{code} {'ok' if code == 250 else 'refused'}")
+                elif verb == "DATA":
+                    self.say("354 go ahead")
+                    in_data = True
+                elif verb == "QUIT":
+                    self.say("221 bye")
+                    return
+                else:  # RSET, NOOP
+                    self.say("250 ok")
+
+    return Handler
+
+
+class ThreadingTCPServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True

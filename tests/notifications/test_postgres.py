@@ -1,0 +1,99 @@
+"""PostgreSQL behaviour: racing workers, dispatchers and threshold checks still send and alert exactly once.
+
+SQLite serialises every writer, so these races cannot happen there; they are about row claims, `SKIP LOCKED`
+and row locks on concurrent connections, which only PostgreSQL exercises.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone
+
+from notifications import services
+from notifications.models import AlertEpisode, Notification, NotificationDelivery
+from tests.accounts.factories import UserFactory
+
+from .factories import AlertThresholdFactory, PushTokenFactory, reading
+
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not ON_POSTGRES, reason="needs concurrent connections and row locks; CI runs it"),
+]
+
+
+def run_together(*calls) -> list:
+    """Run CALLS in parallel threads released at the same moment; answers their results (or exceptions)."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001 - handed back to the test, which asserts on it
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
+
+
+def _stale_push_delivery(user) -> NotificationDelivery:
+    # Stored directly: through notify(), the commit of a transactional test would already send it.
+    notification = Notification.objects.create(recipient=user, category="system", title="Race", body="")
+    long_ago = timezone.now() - timedelta(hours=1)
+    return NotificationDelivery.objects.create(notification=notification, channel="push", enqueued_at=long_ago)
+
+
+@pytest.mark.django_db(transaction=True)
+class TestRaces:
+    def test_workers_racing_for_one_delivery_send_it_once(self, expo):
+        user = UserFactory()
+        PushTokenFactory(user=user)
+        delivery = _stale_push_delivery(user)
+
+        results = run_together(*[lambda: services.delivery_send(delivery_id=delivery.pk)] * 6)
+
+        assert len([r for r in results if r is not None]) == 1
+        assert len(expo.messages) == 1
+        delivery.refresh_from_db()
+        assert (delivery.status, delivery.attempts) == ("sent", 1)
+
+    def test_dispatchers_running_together_send_a_due_delivery_once(self, expo):
+        user = UserFactory()
+        PushTokenFactory(user=user)
+        delivery = _stale_push_delivery(user)
+
+        results = run_together(services.deliveries_dispatch_due, services.deliveries_dispatch_due)
+
+        assert sorted(results) == [0, 1]
+        assert len(expo.messages) == 1
+        delivery.refresh_from_db()
+        assert delivery.status == "sent"
+
+    def test_two_uploads_crossing_a_threshold_at_once_open_one_episode_and_alert_once(self):
+        user = UserFactory()
+        AlertThresholdFactory(user=user, metric_type="heart_rate", max_value=120)
+        first = reading(user, "heart_rate", 150, at=timezone.now() - timedelta(minutes=2))
+        second = reading(user, "heart_rate", 155, at=timezone.now() - timedelta(minutes=1))
+
+        results = run_together(
+            lambda: services.readings_check_thresholds(user_id=user.pk, reading_ids=[first.pk]),
+            lambda: services.readings_check_thresholds(user_id=user.pk, reading_ids=[second.pk]),
+        )
+
+        assert not [r for r in results if isinstance(r, Exception)]
+        assert Notification.objects.filter(recipient=user, category="health_alert").count() == 1
+        assert AlertEpisode.objects.count() == 1

@@ -12,6 +12,8 @@ import uuid
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
 from .audit import ACTION_BY_METHOD, audit_record
@@ -69,10 +71,19 @@ class PatientScopedMixin:
 
     care_scope: str = ""
     audit_resource_type: str = ""
+    # Doctors read a patient's data; an app that lets them write (prescriptions, appointment status) says so.
+    others_may_write: bool = False
 
     @property
     def subject(self) -> User:
         return subject_for(self.request, scope=self.care_scope)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # A method the view does not serve is dispatch's 405, whoever's data the query names (TRACE is not safe).
+        served = request.method.lower() in self.http_method_names and hasattr(self, request.method.lower())
+        if served and request.method not in SAFE_METHODS and not self.others_may_write and self.acting_for_other:
+            raise PermissionDenied("A care-team grant lets you read this patient's data, not change it.")
 
     @property
     def acting_for_other(self) -> bool:

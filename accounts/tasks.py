@@ -8,7 +8,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.management import call_command
 
 
-@shared_task(name="accounts.send_email", queue="notifications")
+@shared_task(name="accounts.send_email")
 def send_email(*, to: str, subject: str, text: str, html: str) -> None:
     message = EmailMultiAlternatives(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
     message.attach_alternative(html, "text/html")

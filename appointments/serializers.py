@@ -11,6 +11,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from jeghealth_backend.api.fields import HourMinuteField
+
 from .choices import AppointmentType, ParticipantRole
 from .models import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, Appointment, AppointmentReschedule, ProviderProfile
 from .scheduling import MAX_DAYS_OFF, MAX_WORKING_HOURS_ENTRIES
@@ -39,10 +41,15 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 class WorkingHoursEntrySerializer(serializers.Serializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 is Monday, 6 is Sunday.")
-    start = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"], help_text="HH:MM, provider's time.")
-    end = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"], help_text="HH:MM, after start.")
+    start = HourMinuteField(help_text="HH:MM, provider's time.")
+    end = HourMinuteField(help_text="HH:MM, after start.")
 
     def validate(self, attrs):
+        # A PATCH of the profile is partial (DRF passes that down to the entries), an entry never is: each one is
+        # a whole span, and one without its start or end must be a 400, not a KeyError.
+        missing = sorted({"weekday", "start", "end"} - set(attrs))
+        if missing:
+            raise serializers.ValidationError({name: [self.fields[name].error_messages["required"]] for name in missing})
         if attrs["start"] >= attrs["end"]:
             raise serializers.ValidationError({"end": ["The end is after the start, on the same day."]})
         return attrs
@@ -200,6 +207,10 @@ class AppointmentSerializer(serializers.ModelSerializer):
     duration_minutes = serializers.IntegerField(read_only=True)
     location = serializers.SerializerMethodField()
     reschedules = RescheduleSerializer(many=True, read_only=True)
+    # Not `format: uri`: in-person and phone appointments answer an empty string.
+    meeting_url = serializers.CharField(
+        read_only=True, help_text="The video room of a telemedicine appointment; empty for the other types."
+    )
 
     class Meta:
         model = Appointment

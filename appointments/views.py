@@ -138,6 +138,8 @@ class AppointmentViewSet(PatientScopedMixin, mixins.ListModelMixin, mixins.Retri
     http_method_names = ["get", "post", "patch", "head", "options"]
     care_scope = "appointments"
     audit_resource_type = "appointment"
+    # Each action decides who may act (a doctor confirms, completes, cancels); see the action bodies.
+    others_may_write = True
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

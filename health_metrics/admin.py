@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from accounts.admin_audit import AuditedAdminMixin
+
 from . import services
 from .models import HealthMetric, HealthMetricSummary, HealthMetricTarget
 
 
 @admin.register(HealthMetric)
-class HealthMetricAdmin(admin.ModelAdmin):
+class HealthMetricAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "health_metric"
+    audit_owner_field = "user"
+
     list_display = [
         "id",
         "user",
@@ -49,7 +54,10 @@ class HealthMetricAdmin(admin.ModelAdmin):
 
 
 @admin.register(HealthMetricTarget)
-class HealthMetricTargetAdmin(admin.ModelAdmin):
+class HealthMetricTargetAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "health_metric_target"
+    audit_owner_field = "user"
+
     list_display = [
         "id",
         "user",

@@ -26,7 +26,7 @@ from notifications.services import anomaly_notify
 
 from . import caching
 from .catalog import CATALOG, MetricSpec
-from .models import HealthMetric, Quality
+from .models import HealthMetric, PendingAnomalyCheck, Quality
 
 logger = logging.getLogger(__name__)
 
@@ -180,3 +180,17 @@ def robust_baseline(*, user_id, metric_type: str, field: str, start: datetime, e
         return 0, None, None
     median = statistics.median(values)
     return len(values), median, statistics.median([abs(v - median) for v in values])
+
+
+STALE_CHECK = timedelta(minutes=5)
+
+
+def anomaly_checks_sweep(*, now: datetime, limit: int = 500) -> int:
+    """Run detection for readings whose task never ran (broker down, task lost) and forget them once done."""
+    stale = list(PendingAnomalyCheck.objects.filter(created_at__lt=now - STALE_CHECK).order_by("created_at")[:limit])
+    for check in stale:
+        anomalies_detect(user_id=check.user_id, metric_ids=check.reading_ids)
+        PendingAnomalyCheck.objects.filter(pk=check.pk).delete()
+    if stale:
+        logger.info("health_metrics_anomaly_checks_swept", extra={"count": len(stale)})
+    return len(stale)

@@ -9,6 +9,8 @@ import django_filters
 from django import forms
 from drf_spectacular.utils import extend_schema_field
 
+from accounts.access import subject_for
+
 from .catalog import METRIC_TYPE_CHOICES
 from .models import HealthMetric, Source
 from .periods import local_midnight
@@ -80,4 +82,5 @@ class ReadingFilter(django_filters.FilterSet):
         return queryset.filter(recorded_at__lt=local_midnight(value + timedelta(days=1), self._tz()))
 
     def _tz(self):
-        return self.request.user.profile.tzinfo
+        # Local days of the person whose readings these are: a doctor's `patient=` means the patient's calendar.
+        return subject_for(self.request, scope="health_metrics").profile.tzinfo

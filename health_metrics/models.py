@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from jeghealth_backend.encryption import EncryptedTextField
+
 from .catalog import METRIC_TYPE_CHOICES
 
 
@@ -75,7 +77,7 @@ class HealthMetric(models.Model):
     )
     batch_id = models.UUIDField(null=True, blank=True)
     is_manual_entry = models.BooleanField(default=True)
-    notes = models.TextField(blank=True, default="")
+    notes = EncryptedTextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     quality = models.CharField(max_length=8, choices=Quality.choices, default=Quality.OK)
     is_anomaly = models.BooleanField(default=False)
@@ -223,3 +225,20 @@ class PendingRollup(models.Model):
 
     def __str__(self) -> str:
         return f"pending {self.metric_type} rollup of {self.user_id}"
+
+
+class PendingAnomalyCheck(models.Model):
+    """Readings whose anomaly detection has not run yet.
+
+    `metrics_changed` adds it in the writer's transaction, so it exists exactly when the readings do; the task
+    deletes it after detection. If the broker was down or the task was lost, the beat sweep finds it and runs
+    detection then: no stored reading escapes detection. Detection is idempotent, so running twice is harmless.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reading_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"pending anomaly check of {self.user_id}"

@@ -116,7 +116,7 @@ class HealthMetricBulkInputSerializer(serializers.Serializer):
 
 
 class HealthMetricSerializer(serializers.ModelSerializer):
-    device = serializers.PrimaryKeyRelatedField(read_only=True, help_text="The device's id, or null.")
+    device = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True, help_text="The device's id, or null.")
 
     class Meta:
         model = HealthMetric

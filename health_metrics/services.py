@@ -24,7 +24,7 @@ from notifications.services import readings_check_thresholds
 
 from . import caching
 from .catalog import CATALOG
-from .models import HealthMetric, HealthMetricTarget, PendingRollup, Source, TargetType
+from .models import HealthMetric, HealthMetricTarget, PendingAnomalyCheck, PendingRollup, Source, TargetType
 from .quality import assess
 from .storage import readings_insert
 from .validation import ManualEntry, ReadingInvalid, clean_manual_entry, clean_reading
@@ -64,7 +64,8 @@ def metrics_changed(
     it bumps the person's cache version and enqueues `health_metrics.refresh_rollups` for the touched buckets
     and, for METRIC_IDS (the readings newly stored or changed; none for a deletion),
     `health_metrics.detect_anomalies`, which loads them from the database (so readings inserted by raw SQL
-    are covered). A broker that is down loses nothing durable: the pending rows are swept by beat.
+    are covered). A broker that is down loses nothing durable: the pending rows (`PendingRollup`,
+    `PendingAnomalyCheck`) are swept by beat.
 
     The person's own alert thresholds are checked here, in the writer's transaction: the check only writes
     rows (the alert commits or rolls back with the readings) and its sending waits for the commit.
@@ -77,8 +78,10 @@ def metrics_changed(
     PendingRollup.objects.bulk_create(marks)
     mark_ids = [str(m.id) for m in marks]
     reading_ids = [str(i) for i in metric_ids]
+    check_id = None
     if reading_ids:
         readings_check_thresholds(user_id=user_id, reading_ids=reading_ids)
+        check_id = str(PendingAnomalyCheck.objects.create(user_id=user_id, reading_ids=reading_ids).pk)
 
     def after_commit() -> None:
         from . import tasks  # tasks import services: resolve at call time
@@ -87,7 +90,7 @@ def metrics_changed(
         try:
             tasks.refresh_rollups.delay(str(user_id), mark_ids)
             if reading_ids:
-                tasks.detect_anomalies.delay(str(user_id), reading_ids)
+                tasks.detect_anomalies.delay(str(user_id), reading_ids, check_id)
         except (BrokerError, RedisError, OSError):
             # The readings are stored; rollups catch up through the pending rows the beat sweep finds.
             logger.exception("health_metrics_enqueue_failed", extra={"user_id": str(user_id)})
@@ -264,14 +267,23 @@ def _height_cm(user) -> float | None:
 # --- targets --------------------------------------------------------------------------------------------
 
 
+def _targets_changed(user_id) -> None:
+    # The dashboard shows targets and is cached under the person's version (reports.caching). The bump waits for
+    # the commit: a read between an earlier bump and the commit would cache the old targets under the new version.
+    transaction.on_commit(lambda: caching.bump(user_id))
+
+
+@transaction.atomic
 def target_create(*, user, data: dict[str, Any]) -> HealthMetricTarget:
     """Add a target; `data` holds the serializer's typed fields. Raises `TargetInvalid` for rules across them."""
     target = HealthMetricTarget(user=user, **data)
     _check_target(target)
     target.save()
+    _targets_changed(user.pk)
     return target
 
 
+@transaction.atomic
 def target_update(*, target: HealthMetricTarget, data: dict[str, Any]) -> HealthMetricTarget:
     """Change a target's fields; switching `target_type` clears the values the new type does not use."""
     for name, value in data.items():
@@ -285,11 +297,15 @@ def target_update(*, target: HealthMetricTarget, data: dict[str, Any]) -> Health
     _check_target(target)
     target.updated_at = timezone.now()
     target.save()
+    _targets_changed(target.user_id)
     return target
 
 
+@transaction.atomic
 def target_delete(*, target: HealthMetricTarget) -> None:
+    user_id = target.user_id
     target.delete()
+    _targets_changed(user_id)
 
 
 def _check_target(target: HealthMetricTarget) -> None:

@@ -16,6 +16,8 @@ import orjson
 import psycopg
 from django.db import connection
 
+from jeghealth_backend.encryption import encrypt
+
 from .models import HealthMetric
 
 _TABLE = HealthMetric._meta.db_table
@@ -69,7 +71,8 @@ def _insert_unnest(objects: Sequence[HealthMetric]) -> set[uuid.UUID]:
         [o.entered_unit for o in objects],
         [o.recorded_at for o in objects],
         [o.is_manual_entry for o in objects],
-        [o.notes for o in objects],
+        # Raw SQL bypasses the field's encryption: encrypt notes here as EncryptedTextField would.
+        [encrypt(o.notes) if o.notes else "" for o in objects],
         [orjson.dumps(o.metadata).decode() if o.metadata else "{}" for o in objects],
         [o.quality for o in objects],
         [o.client_record_id for o in objects],

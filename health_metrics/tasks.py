@@ -10,8 +10,8 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from .anomalies import anomalies_detect
-from .models import PendingRollup
+from .anomalies import anomalies_detect, anomaly_checks_sweep
+from .models import PendingAnomalyCheck, PendingRollup
 from .summaries import rollups_reconcile, rollups_refresh_pending, rollups_sweep
 
 logger = logging.getLogger(__name__)
@@ -27,8 +27,15 @@ def refresh_rollups(user_id: str, pending_ids: list[str]) -> None:
 
 
 @shared_task(name="health_metrics.detect_anomalies")
-def detect_anomalies(user_id: str, metric_ids: list[str]) -> None:
+def detect_anomalies(user_id: str, metric_ids: list[str], check_id: str | None = None) -> None:
     anomalies_detect(user_id=user_id, metric_ids=metric_ids)
+    if check_id:
+        PendingAnomalyCheck.objects.filter(pk=check_id).delete()
+
+
+@shared_task(name="health_metrics.sweep_anomaly_checks")
+def sweep_anomaly_checks() -> None:
+    anomaly_checks_sweep(now=timezone.now())
 
 
 @shared_task(name="health_metrics.sweep_rollups")

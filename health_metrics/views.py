@@ -10,6 +10,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.access import PatientScopedMixin
+
 from . import selectors, services
 from .filters import ReadingFilter
 from .models import HealthMetric, HealthMetricTarget, Period
@@ -45,10 +47,16 @@ SUMMARY_MAX_DAYS = 5 * 366
     destroy=extend_schema(summary="Delete a reading"),
 )
 class HealthMetricViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    PatientScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = HealthMetricSerializer
     filterset_class = ReadingFilter
+    care_scope = "health_metrics"
+    audit_resource_type = "health_metric"
     ordering_fields = ["recorded_at", "created_at", "metric_type", "value"]
     ordering = ["-recorded_at", "-created_at"]
     lookup_value_regex = UUID_PATTERN
@@ -57,7 +65,7 @@ class HealthMetricViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no person
             return HealthMetric.objects.none()
-        return selectors.metric_queryset(user=self.request.user)
+        return selectors.metric_queryset(user=self.subject)
 
     @extend_schema(
         summary="Add a reading",
@@ -72,7 +80,7 @@ class HealthMetricViewSet(
     def create(self, request):
         shape = HealthMetricInputSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
-        metric, created = services.metric_create(user=request.user, data=shape.validated_data)
+        metric, created = services.metric_create(user=self.subject, data=shape.validated_data)
         return Response(
             HealthMetricSerializer(metric).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -101,7 +109,7 @@ class HealthMetricViewSet(
     def bulk(self, request):
         shape = HealthMetricBulkInputSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
-        results = services.metrics_bulk_create(user=request.user, items=shape.validated_data["metrics"])
+        results = services.metrics_bulk_create(user=self.subject, items=shape.validated_data["metrics"])
         body = {
             "created": sum(1 for _, created in results if created),
             "results": HealthMetricSerializer([metric for metric, _ in results], many=True).data,
@@ -113,7 +121,7 @@ class HealthMetricViewSet(
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
     def latest(self, request):
-        latest = selectors.metric_latest(user=request.user)
+        latest = selectors.metric_latest(user=self.subject)
         return Response({t: HealthMetricSerializer(m).data for t, m in latest.items()})
 
     @extend_schema(
@@ -128,11 +136,11 @@ class HealthMetricViewSet(
         query.is_valid(raise_exception=True)
         params = query.validated_data
         period = params["period"]
-        end_date = params.get("end_date") or local_today(request.user.profile.tzinfo, timezone.now())
+        end_date = params.get("end_date") or local_today(self.subject.profile.tzinfo, timezone.now())
         start_date = params.get("start_date") or end_date - timedelta(days=SUMMARY_DEFAULT_DAYS[period] - 1)
         _check_span(start_date, end_date)
         body = selectors.summary_get(
-            user=request.user,
+            user=self.subject,
             metric_type=params["metric_type"],
             period=period,
             start_date=start_date,
@@ -153,7 +161,7 @@ class HealthMetricViewSet(
         query = MetricTrendsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         # Like the summary, the answer is already in the documented shape (MetricTrendsSerializer).
-        return Response(trends_get(user=request.user, now=timezone.now(), **query.validated_data))
+        return Response(trends_get(user=self.subject, now=timezone.now(), **query.validated_data))
 
     @extend_schema(
         summary="Readings flagged as anomalous, newest first",
@@ -162,7 +170,7 @@ class HealthMetricViewSet(
     )
     @action(detail=False, methods=["get"])
     def anomalies(self, request):
-        queryset = self.filter_queryset(selectors.anomaly_queryset(user=request.user))
+        queryset = self.filter_queryset(selectors.anomaly_queryset(user=self.subject))
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(HealthMetricSerializer(page, many=True).data)
 
@@ -180,23 +188,29 @@ def _check_span(start_date: date, end_date: date) -> None:
     destroy=extend_schema(summary="Delete a target"),
 )
 class TargetViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+    PatientScopedMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
 ):
     serializer_class = MetricTargetSerializer
     filter_backends = []
+    care_scope = "health_metrics"
+    audit_resource_type = "health_metric_target"
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return HealthMetricTarget.objects.none()
-        return selectors.target_queryset(user=self.request.user)
+        return selectors.target_queryset(user=self.subject)
 
     @extend_schema(summary="Add a target", request=MetricTargetInputSerializer, responses={201: MetricTargetSerializer})
     def create(self, request):
         shape = MetricTargetInputSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
-        target = services.target_create(user=request.user, data=shape.validated_data)
+        target = services.target_create(user=self.subject, data=shape.validated_data)
         return Response(MetricTargetSerializer(target).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

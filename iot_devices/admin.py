@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from accounts.admin_audit import AuditedAdminMixin
+
 from . import services
 from .models import DeviceAlert, DeviceDataBatch, IoTDevice
 
 
 @admin.register(IoTDevice)
-class IoTDeviceAdmin(admin.ModelAdmin):
+class IoTDeviceAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "device"
+    audit_owner_field = "owner"
+
     list_display = ["name", "device_type", "owner", "status", "is_verified", "last_seen_at", "battery_level"]
     list_filter = ["status", "device_type", "is_verified"]
     search_fields = ["name", "serial_number", "owner__email", "key_prefix"]

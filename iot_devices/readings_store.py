@@ -21,6 +21,7 @@ from django.db import connection
 
 from health_metrics.models import HealthMetric, Source
 from health_metrics.validation import CleanReading
+from jeghealth_backend.encryption import encrypt
 
 _TABLE = HealthMetric._meta.db_table
 _EMPTY_JSON = "{}"
@@ -81,7 +82,8 @@ def _insert_unnest(readings, qualities, *, user_id, device_id, batch_pk, now) ->
         [r.entered_value for r in readings],
         [r.entered_unit for r in readings],
         [r.recorded_at for r in readings],
-        [r.notes for r in readings],
+        # Raw SQL bypasses the field's encryption: encrypt notes here as EncryptedTextField would.
+        [encrypt(r.notes) if r.notes else "" for r in readings],
         [orjson.dumps(r.metadata).decode() if r.metadata else _EMPTY_JSON for r in readings],
         list(qualities),
     ]

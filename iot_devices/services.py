@@ -16,7 +16,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from accounts.audit import security_event_record
+from accounts.choices import SecurityEventType
 from jeghealth_backend.api.exceptions import ApplicationError, Conflict
+from reports.caching import dashboard_changed
 
 from . import keys
 from .alerts import alert_raised
@@ -118,6 +121,7 @@ def device_create(
             device.save(force_insert=True)
     except IntegrityError:
         raise DeviceSerialTaken(fields={"serial_number": [DeviceSerialTaken.default_detail]}) from None
+    dashboard_changed(owner.pk)
     logger.info("device_created", extra={"device_id": str(device.id), "owner_id": str(owner.pk)})
     return DeviceCredentials(device=device, api_key=new_key.raw, verification_code=code)
 
@@ -137,19 +141,21 @@ def device_update(*, device: IoTDevice, data: dict[str, Any]) -> IoTDevice:
             device.save()
     except IntegrityError:
         raise DeviceSerialTaken(fields={"serial_number": [DeviceSerialTaken.default_detail]}) from None
+    dashboard_changed(device.owner_id)
     return device
 
 
 @transaction.atomic
 def device_delete(*, device: IoTDevice) -> None:
     """Forget the device, its batches and alerts. Readings it uploaded stay with the person (device set null)."""
-    device_id = str(device.pk)
+    device_id, owner_id = str(device.pk), device.owner_id
     IoTDevice.objects.filter(pk=device.pk).delete()
+    dashboard_changed(owner_id)
     logger.info("device_deleted", extra={"device_id": device_id})
 
 
 @transaction.atomic
-def device_rotate_key(*, device: IoTDevice) -> DeviceCredentials:
+def device_rotate_key(*, device: IoTDevice, request=None) -> DeviceCredentials:
     """A new key at once; the old one stops working on the next request (its prefix no longer exists).
 
     A device that is not verified yet also gets a new pairing code, with its wrong-attempt counter reset: this is
@@ -165,6 +171,12 @@ def device_rotate_key(*, device: IoTDevice) -> DeviceCredentials:
     code = None if device.is_verified else _new_code(device)
     device.save()
     logger.info("device_key_rotated", extra={"device_id": str(device.id)})
+    security_event_record(
+        event_type=SecurityEventType.DEVICE_KEY_ROTATED,
+        user=device.owner,
+        request=request,
+        metadata={"device_id": str(device.id)},
+    )
     return DeviceCredentials(device=device, api_key=new_key.raw, verification_code=code)
 
 
@@ -177,6 +189,7 @@ def device_deactivate(*, device: IoTDevice) -> IoTDevice:
     if device.status != DeviceStatus.INACTIVE:
         device.status = DeviceStatus.INACTIVE
         device.save(update_fields=["status", "updated_at"])
+        dashboard_changed(device.owner_id)
         logger.info("device_deactivated", extra={"device_id": str(device.id)})
     return device
 
@@ -190,6 +203,7 @@ def device_revoke(*, device: IoTDevice) -> IoTDevice:
     device.key_hash = ""
     device.verification_code_hash = ""
     device.save()
+    dashboard_changed(device.owner_id)
     logger.info("device_revoked", extra={"device_id": str(device.id)})
     return device
 
@@ -218,6 +232,7 @@ def device_verify(*, device: IoTDevice, code: str) -> IoTDevice:
             device.verification_code_hash = ""
             device.verification_attempts = 0
             device.save()
+            dashboard_changed(device.owner_id)
             logger.info("device_verified", extra={"device_id": str(device.id)})
             return device
         if not burned:
@@ -250,6 +265,9 @@ def device_heartbeat(
     device to `error` and raises `error`, `status: active` from `error` resolves it; being heard from resolves
     `offline`.
     """
+    # No dashboard invalidation per heartbeat: every device sends one every few minutes, and recomputing the
+    # owner's dashboard after each would defeat its cache. The device's state there (last seen, battery, alerts a
+    # heartbeat resolves) may lag by the cache's timeout (five minutes); an alert it raises invalidates at once.
     now = now or timezone.now()
     device = IoTDevice.objects.select_for_update().get(pk=device.pk)
     previous_battery, previous_status = device.battery_level, device.status
@@ -305,7 +323,7 @@ def alert_raise(*, device: IoTDevice, alert_type: str, severity: str, message: s
 
     The partial unique constraint (one unresolved alert per device and type) decides, not a prior read: the
     insert ignores the conflict, so two workers raising the same alert at once store one. Handed to
-    `alerts.alert_raised` after commit.
+    `alerts.alert_raised` after commit, when the owner's dashboard is invalidated too.
     """
     alert = DeviceAlert(
         id=uuid.uuid4(),
@@ -321,6 +339,7 @@ def alert_raise(*, device: IoTDevice, alert_type: str, severity: str, message: s
         created = DeviceAlert.objects.filter(pk=alert.pk).exists()
         if created:
             transaction.on_commit(lambda: alert_raised(alert))
+            dashboard_changed(device.owner_id)
     return alert if created else None
 
 
@@ -333,11 +352,12 @@ def _resolve_open(*, device: IoTDevice, alert_type: str, now: datetime) -> int:
 @transaction.atomic
 def alert_resolve(*, alert: DeviceAlert) -> DeviceAlert:
     """The owner marks the alert resolved. Resolving a resolved alert changes nothing."""
-    alert = DeviceAlert.objects.select_for_update().get(pk=alert.pk)
+    alert = DeviceAlert.objects.select_for_update(of=("self",)).select_related("device").get(pk=alert.pk)
     if not alert.is_resolved:
         alert.is_resolved = True
         alert.resolved_at = timezone.now()
         alert.save(update_fields=["is_resolved", "resolved_at"])
+        dashboard_changed(alert.device.owner_id)
     return alert
 
 
@@ -360,7 +380,8 @@ def devices_check_offline(*, now: datetime | None = None) -> int:
             last_seen_at__lt=now - OFFLINE_MINIMUM,
         )
         .filter(~Exists(alerted_since_seen))
-        .only("id", "device_type", "configuration", "last_seen_at")
+        # owner_id: alert_raise invalidates the owner's dashboard, without a query per device to find them.
+        .only("id", "owner_id", "device_type", "configuration", "last_seen_at")
     )
     raised = 0
     for device in candidates.iterator(chunk_size=500):

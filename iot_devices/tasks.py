@@ -11,7 +11,7 @@ from . import ingestion, services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, name="iot_devices.process_batch", queue="ingest")
+@shared_task(bind=True, name="iot_devices.process_batch")
 def process_batch(self, batch_pk: str) -> str:
     """Process one uploaded batch. Safe to deliver any number of times (see ingestion.batch_process).
 
@@ -27,13 +27,13 @@ def process_batch(self, batch_pk: str) -> str:
     return result.outcome.value
 
 
-@shared_task(name="iot_devices.requeue_stale_batches", queue="ingest")
+@shared_task(name="iot_devices.requeue_stale_batches")
 def requeue_stale_batches() -> int:
     """Every minute (CELERY_BEAT_SCHEDULE): the outbox sweeper for batches no worker finished."""
     return ingestion.batches_requeue_stale()
 
 
-@shared_task(name="iot_devices.check_offline", queue="default")
+@shared_task(name="iot_devices.check_offline")
 def check_offline() -> int:
     """Every five minutes (CELERY_BEAT_SCHEDULE): offline alerts for devices silent too long."""
     return services.devices_check_offline()

@@ -102,7 +102,7 @@ class DeviceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     )
     @action(detail=True, methods=["post"], url_path="rotate-key")
     def rotate_key(self, request, pk=None):
-        credentials = services.device_rotate_key(device=self.get_object())
+        credentials = services.device_rotate_key(device=self.get_object(), request=request)
         return Response(_credentials_payload(DeviceSerializer, credentials))
 
     @extend_schema(

@@ -9,7 +9,7 @@ from . import services
 
 @shared_task(name="medications.send_dose_reminders")
 def send_dose_reminders() -> int:
-    """Every minute (on the notifications queue, see CELERY_BEAT_SCHEDULE): remind the doses that are due, each
+    """Every minute (on the notifications queue, see CELERY_TASK_ROUTES): remind the doses that are due, each
     dose once (its notification dedupe key)."""
     return services.dose_reminders_send()
 

@@ -8,11 +8,12 @@ from typing import Any
 from rest_framework import serializers
 
 from health_metrics.catalog import METRIC_TYPE_CHOICES
+from jeghealth_backend.api.fields import HourMinuteField
 
 from .choices import BLOOD_PRESSURE, Category, Platform, Severity
 from .models import AlertThreshold, EmergencyContact, Notification, PushToken
 
-HH_MM = {"format": "%H:%M", "input_formats": ["%H:%M"], "allow_null": True, "required": False}
+HH_MM = {"allow_null": True, "required": False}
 PUSH_TOKEN = re.compile(r"^(ExponentPushToken|ExpoPushToken)\[[A-Za-z0-9_\-]{1,200}\]$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,30}$")
 # Far outside any physiological value of any metric type, and far inside what a float column holds.
@@ -67,16 +68,16 @@ class PreferencesSerializer(serializers.Serializer):
     """The answer of `preferences/`: every category with all three flags, and the quiet hours."""
 
     categories = CategoriesSerializer()
-    quiet_hours_start = serializers.TimeField(**HH_MM)
-    quiet_hours_end = serializers.TimeField(**HH_MM)
+    quiet_hours_start = HourMinuteField(**HH_MM)
+    quiet_hours_end = HourMinuteField(**HH_MM)
 
 
 class PreferencesInputSerializer(serializers.Serializer):
     """PUT body: the flags given are set and the others keep their value; quiet hours are set together."""
 
     categories = CategoriesSerializer(required=False)
-    quiet_hours_start = serializers.TimeField(**HH_MM)
-    quiet_hours_end = serializers.TimeField(**HH_MM)
+    quiet_hours_start = HourMinuteField(**HH_MM)
+    quiet_hours_end = HourMinuteField(**HH_MM)
 
     def validate(self, attrs: dict) -> dict:
         given = {"quiet_hours_start", "quiet_hours_end"} & set(attrs)

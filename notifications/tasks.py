@@ -15,20 +15,19 @@ from .channels.base import TransientDeliveryError
 
 @shared_task(
     name="notifications.deliver",
-    queue="notifications",
     autoretry_for=(TransientDeliveryError, ConnectionError, TimeoutError, OSError),
 )
 def deliver(delivery_id: str) -> None:
     services.delivery_send(delivery_id=delivery_id)
 
 
-@shared_task(name="notifications.dispatch_due", queue="notifications")
+@shared_task(name="notifications.dispatch_due")
 def dispatch_due() -> int:
     """Every minute: send what quiet hours held back and re-enqueue deliveries whose message was lost."""
     return services.deliveries_dispatch_due()
 
 
-@shared_task(name="notifications.check_thresholds", queue="notifications")
+@shared_task(name="notifications.check_thresholds")
 def check_thresholds(user_id: str, reading_ids: list[str]) -> int:
     """Evaluate stored readings against the person's alert thresholds (for writers that prefer a task)."""
     return len(services.readings_check_thresholds(user_id=user_id, reading_ids=reading_ids))

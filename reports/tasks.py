@@ -16,7 +16,7 @@ RETRY_BASE_SECONDS = 15
 RETRY_MAX_SECONDS = 300
 
 
-@shared_task(bind=True, name="reports.generate", queue="reports", max_retries=4)
+@shared_task(bind=True, name="reports.generate", max_retries=4)
 def generate_report(self, report_id: str) -> str:
     """Generate one report. A storage outage retries with backoff and jitter; past the retries the report stays
     `pending` and the sweeper enqueues it again, until the service's attempt cap fails it."""
@@ -31,13 +31,13 @@ def generate_report(self, report_id: str) -> str:
     return outcome.value
 
 
-@shared_task(name="reports.requeue_stale", queue="reports")
+@shared_task(name="reports.requeue_stale")
 def requeue_stale() -> int:
     """Every two minutes (CELERY_BEAT_SCHEDULE): the outbox sweeper for reports no worker finished."""
     return services.reports_requeue_stale()
 
 
-@shared_task(name="reports.purge_expired", queue="reports")
+@shared_task(name="reports.purge_expired")
 def purge_expired() -> int:
     """Hourly (CELERY_BEAT_SCHEDULE): reports past REPORT_RETENTION_DAYS and orphaned files are deleted."""
     return services.reports_purge_expired()

@@ -6,3 +6,6 @@ class ApiConfig(AppConfig):
 
     name = "jeghealth_backend.api"
     label = "api"
+
+    def ready(self) -> None:
+        from jeghealth_backend import encryption  # noqa: F401 - registers the deploy check of the encryption keys

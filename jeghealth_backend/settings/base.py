@@ -144,12 +144,24 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=420)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
-CELERY_VISIBILITY_TIMEOUT_ALL = CELERY_VISIBILITY_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_CREATE_MISSING_QUEUES = True
-CELERY_WORKER_QUEUES = env.list("CELERY_WORKER_QUEUES", default=["default", "ingest", "notifications", "reports"])
+# Every task's queue is decided here and only here: not on the task (Celery deprecates `queue=` there, and 6.0
+# ignores it) nor in beat entries' options (which would override this). Exact names win over patterns, patterns
+# are tried in order, and a task matching nothing goes to CELERY_TASK_DEFAULT_QUEUE. The workers of the Makefile
+# and docker-compose consume every queue named here (tests/api/test_celery_config.py).
+CELERY_TASK_ROUTES = {
+    "accounts.send_email": {"queue": "notifications"},
+    "appointments.send_due_reminders": {"queue": "notifications"},
+    "medications.send_dose_reminders": {"queue": "notifications"},
+    # Device housekeeping, not ingestion: kept on `default` (an exact name wins over `iot_devices.*`).
+    "iot_devices.check_offline": {"queue": "default"},
+    "iot_devices.*": {"queue": "ingest"},
+    "notifications.*": {"queue": "notifications"},
+    "reports.*": {"queue": "reports"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat"))
 # Periodic work is declared here and only here; each task finds its work in the database.
 CELERY_BEAT_SCHEDULE = {
@@ -160,12 +172,17 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-dispatch-due": {
         "task": "notifications.dispatch_due",
         "schedule": 60.0,
-        "options": {"queue": "notifications", "expires": 55},
+        "options": {"expires": 55},
     },
     # Summary rollups whose refresh task was lost (broker down, worker killed) are refreshed from the database.
     "health-metrics-sweep-rollups": {
         "task": "health_metrics.sweep_rollups",
         "schedule": timedelta(minutes=10),
+    },
+    # Readings whose anomaly detection task was lost get it from the database.
+    "health-metrics-sweep-anomaly-checks": {
+        "task": "health_metrics.sweep_anomaly_checks",
+        "schedule": timedelta(minutes=5),
     },
     # Nightly: rollups of moved people (new timezone) and of the last two days are recomputed.
     "health-metrics-reconcile-rollups": {
@@ -190,7 +207,7 @@ CELERY_BEAT_SCHEDULE = {
     "medications-send-dose-reminders": {
         "task": "medications.send_dose_reminders",
         "schedule": crontab(),
-        "options": {"queue": "notifications", "expires": 55},
+        "options": {"expires": 55},
     },
     # Doses still unlogged past the grace window are recorded as missed (idempotent, cursor per regimen).
     "medications-mark-missed-doses": {
@@ -202,13 +219,12 @@ CELERY_BEAT_SCHEDULE = {
     "reports-requeue-stale": {
         "task": "reports.requeue_stale",
         "schedule": timedelta(minutes=2),
-        "options": {"queue": "reports", "expires": 110},
+        "options": {"expires": 110},
     },
     # Reports past REPORT_RETENTION_DAYS, and files whose report is gone, are deleted with their files.
     "reports-purge-expired": {
         "task": "reports.purge_expired",
         "schedule": crontab(minute=23),
-        "options": {"queue": "reports"},
     },
 }
 

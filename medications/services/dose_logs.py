@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from notifications.choices import Category
 from notifications.services import notify
+from reports.caching import dashboard_changed
 
 from ..choices import DoseStatus, Frequency, LoggedStatus
 from ..doses import grace_window, tz_of
@@ -96,6 +97,7 @@ def dose_log(
             setattr(log, key, value)
         log.save(update_fields=[*fields, "updated_at"])
     _adjust_quantity(regimen, was_taken=previous == DoseStatus.TAKEN, is_taken=status == DoseStatus.TAKEN, now=now)
+    dashboard_changed(regimen.user_id)
     return log, created
 
 
@@ -183,6 +185,10 @@ def doses_mark_missed(*, now: datetime | None = None) -> int:
     total = 0
     for regimen in regimens.iterator(chunk_size=500):
         with transaction.atomic():
-            total += materialise_missed(regimen, tz_of(regimen.user), until=cutoff)
+            doses = materialise_missed(regimen, tz_of(regimen.user), until=cutoff)
+            if doses:
+                # A span without doses changed nothing the dashboard shows: no recomputation for it.
+                dashboard_changed(regimen.user_id)
+            total += doses
     logger.info("doses_marked_missed", extra={"count": total})
     return total

@@ -22,21 +22,29 @@ from notifications.models import (
     PushToken,
     QuietHours,
 )
+from reports.caching import dashboard_changed
 
 MAX_ACTIVE_PUSH_TOKENS = 10
 MAX_EMERGENCY_CONTACTS = 10
 
 
+@transaction.atomic
 def notification_mark_read(*, notification: Notification) -> Notification:
     """Mark one notification read (already read stays as it was)."""
     now = timezone.now()
-    Notification.objects.filter(pk=notification.pk, is_read=False).update(is_read=True, read_at=now)
+    if Notification.objects.filter(pk=notification.pk, is_read=False).update(is_read=True, read_at=now):
+        dashboard_changed(notification.recipient_id)
     notification.refresh_from_db()
     return notification
 
 
+@transaction.atomic
 def notifications_mark_all_read(*, user) -> int:
-    return selectors.notification_list(user=user).filter(is_read=False).update(is_read=True, read_at=timezone.now())
+    """Mark every unread notification of USER's inbox read; answer how many changed."""
+    changed = selectors.notification_list(user=user).filter(is_read=False).update(is_read=True, read_at=timezone.now())
+    if changed:
+        dashboard_changed(user.pk)
+    return changed
 
 
 # --- preferences and push tokens --------------------------------------------------------------------------

@@ -56,3 +56,42 @@ class TestProfileEncryption:
     def test_encrypted_fields_refuse_lookups(self):
         with pytest.raises(Exception, match="Unsupported lookup"):
             list(UserProfile.objects.filter(medical_conditions__icontains="x"))
+
+
+@pytest.mark.django_db
+class TestReadingNotesEncryption:
+    """Reading notes are stored encrypted on every write path, including the raw bulk inserts."""
+
+    def _raw_notes(self, reading_id) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT notes FROM health_metrics_healthmetric WHERE id = %s", [reading_id])
+            return cursor.fetchone()[0]
+
+    def test_a_manual_reading(self, client_a):
+        body = {"metric_type": "heart_rate", "value": 70, "recorded_at": "2025-07-24T12:00:00Z", "notes": SENTINEL}
+        r = client_a.post("/api/v1/health-metrics/", body, format="json")
+        assert r.status_code == 201 and r.json()["notes"] == SENTINEL
+        stored = self._raw_notes(r.json()["id"].replace("-", "") if connection.vendor == "sqlite" else r.json()["id"])
+        assert SENTINEL not in stored and stored.startswith("fernet:")
+
+    def test_a_bulk_entry(self, client_a):
+        item = {"metric_type": "weight", "value": 70, "recorded_at": "2025-07-24T12:00:00Z", "notes": SENTINEL}
+        r = client_a.post("/api/v1/health-metrics/bulk/", {"metrics": [item]}, format="json")
+        assert r.status_code == 201
+        reading_id = r.json()["results"][0]["id"]
+        stored = self._raw_notes(reading_id.replace("-", "") if connection.vendor == "sqlite" else reading_id)
+        assert SENTINEL not in stored and stored.startswith("fernet:")
+
+    def test_a_device_batch(self, user_a, django_capture_on_commit_callbacks):
+        from health_metrics.models import HealthMetric
+        from tests.iot_devices.factories import pair_device, reading
+
+        watch = pair_device(user_a)
+        batch = {"batch_id": "5b0f7f9e-8f5c-4d57-9c1e-2f0d8f3b1a10", "readings": [reading(notes=SENTINEL)]}
+        with django_capture_on_commit_callbacks(execute=True):
+            assert watch.client().post("/api/v1/devices/me/batches/", batch, format="json").status_code == 202
+        stored_reading = HealthMetric.objects.get(user=user_a, device=watch.device)
+        assert stored_reading.notes == SENTINEL
+        raw_id = stored_reading.pk.hex if connection.vendor == "sqlite" else stored_reading.pk
+        stored = self._raw_notes(raw_id)
+        assert SENTINEL not in stored and stored.startswith("fernet:")

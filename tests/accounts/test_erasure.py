@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import AuditEvent, CareTeamGrant, SecurityEvent
+from health_metrics.models import HealthMetric
+from iot_devices.models import DeviceDataBatch, IoTDevice
 from tests.accounts.factories import PASSWORD
 
 
@@ -24,7 +26,7 @@ def rows_referencing(user_id) -> dict[str, int]:
 
 @pytest.mark.django_db
 class TestErasure:
-    def test_deleting_the_account_leaves_no_row_of_the_person(self, client_a, user_a, doctor, api):
+    def test_deleting_the_account_leaves_no_row_of_the_person(self, client_a, user_a, doctor, api, history):
         client_a.patch("/api/v1/auth/profile/", {"allergies": "penicillin"}, format="json")
         client_a.post(
             "/api/v1/auth/care-team/", {"doctor_email": doctor.email, "scopes": ["health_metrics"]}, format="json"
@@ -42,6 +44,10 @@ class TestErasure:
         assert not CareTeamGrant.objects.filter(patient_id=user_id).exists()
         assert not SecurityEvent.objects.filter(user_id=user_id).exists()
         assert not OutstandingToken.objects.filter(user_id=user_id).exists()
+        # Rows that reach the person only through another table (a device's batches and alerts) go too.
+        assert not IoTDevice.objects.filter(pk=history["device"]).exists()
+        assert not DeviceDataBatch.objects.filter(batch_id=history["batch"]).exists()
+        assert not HealthMetric.objects.filter(user_id=user_id).exists()
 
     def test_tokens_of_the_erased_account_answer_401(self, client_a):
         refresh = client_a.tokens["refresh"]

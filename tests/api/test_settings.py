@@ -51,6 +51,18 @@ class TestProductionRefusesDefaults:
 
         assert result.returncode == 0, result.stdout + result.stderr
 
+    def test_check_deploy_asks_for_encryption_keys_of_its_own(self):
+        result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_LIKE)
+
+        assert result.returncode != 0
+        assert "jeghealth.W001" in result.stdout + result.stderr
+
+    def test_a_malformed_encryption_key_is_an_error(self):
+        result = manage("check", "--deploy", **{**PRODUCTION_LIKE, "FIELD_ENCRYPTION_KEYS": "not-a-key"})
+
+        assert result.returncode != 0
+        assert "jeghealth.E001" in result.stdout + result.stderr
+
 
 class TestAuthenticationSettings:
     def test_refresh_tokens_rotate_and_are_blacklisted(self):

@@ -177,3 +177,30 @@ class TestReadingsStoredByRawSql:
         reading = HealthMetric.objects.get(pk=reading_id)
         assert reading.is_anomaly
         assert reading.anomaly_reason.startswith("critical: heart rate at or below 40")
+
+
+class TestLostDetection:
+    """A reading whose detection task never ran (broker down) still gets detection from the beat sweep."""
+
+    def test_the_sweep_detects_what_the_lost_task_would_have(self, user_a):
+        from django.utils import timezone
+
+        from health_metrics.models import PendingAnomalyCheck
+        from health_metrics.tasks import sweep_anomaly_checks
+        from tests.conftest import client_for
+
+        client_a = client_for(user_a)  # a plain client: its on-commit work never runs, like a lost task
+        body = {"metric_type": "heart_rate", "value": 190, "recorded_at": timezone.now().isoformat()}
+        # No on-commit callbacks run inside the test transaction: exactly as if the enqueue had failed.
+        r = client_a.post("/api/v1/health-metrics/", body, format="json")
+        assert r.status_code == 201
+        assert PendingAnomalyCheck.objects.filter(user=user_a).count() == 1
+        assert HealthMetric.objects.get(pk=r.json()["id"]).is_anomaly is False
+
+        PendingAnomalyCheck.objects.update(created_at=timezone.now() - timedelta(minutes=6))
+        sweep_anomaly_checks()
+
+        assert HealthMetric.objects.get(pk=r.json()["id"]).is_anomaly is True
+        assert not PendingAnomalyCheck.objects.exists()
+        sweep_anomaly_checks()  # nothing left to do, nothing flagged twice
+        assert HealthMetric.objects.filter(user=user_a, is_anomaly=True).count() == 1

@@ -10,6 +10,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 from rest_framework.test import APIClient
 
+from accounts.models import SecurityEvent
 from iot_devices import services
 from iot_devices.models import IoTDevice
 
@@ -108,6 +109,11 @@ class TestRotateKey:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {new_key}")
         assert client.get(CONFIG).status_code == 200
+
+    def test_a_rotation_is_recorded_as_a_security_event(self, client_a, user_a, watch_a):
+        assert self.rotate(client_a, watch_a.device).status_code == 200
+        event = SecurityEvent.objects.get(user=user_a, event_type="device_key_rotated")
+        assert event.metadata == {"device_id": str(watch_a.device.id)}
 
     def test_an_unverified_device_gets_a_new_pairing_code(self, client_a, unverified_a):
         r = self.rotate(client_a, unverified_a.device)

@@ -7,11 +7,12 @@ from datetime import timedelta
 from django.conf import settings
 
 from iot_devices import tasks
+from jeghealth_backend.celery import app
 
 
 def test_tasks_have_explicit_names_and_the_ingest_queue():
     assert tasks.process_batch.name == "iot_devices.process_batch"
-    assert tasks.process_batch.queue == "ingest"
+    assert app.amqp.router.route({}, tasks.process_batch.name)["queue"].name == "ingest"
     assert tasks.requeue_stale_batches.name == "iot_devices.requeue_stale_batches"
     assert tasks.check_offline.name == "iot_devices.check_offline"
 

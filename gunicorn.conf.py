@@ -1,6 +1,14 @@
-"""Gunicorn for `make run`, the Dockerfile and compose. Tuned by environment: WEB_CONCURRENCY, GUNICORN_TIMEOUT."""
+"""Gunicorn for `make run`, the Dockerfile and compose. Tuned by the environment or `.env` (as the settings are):
+WEB_CONCURRENCY, GUNICORN_TIMEOUT, GUNICORN_GRACEFUL_TIMEOUT, GUNICORN_MAX_REQUESTS, GUNICORN_LOG_LEVEL,
+FORWARDED_ALLOW_IPS."""
 
 import os
+from pathlib import Path
+
+import environ
+
+# The environment wins over `.env`, as in the settings; without this `make run` would ignore `.env` here.
+environ.Env.read_env(Path(__file__).resolve().parent / ".env", overwrite=False)
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "sync"

@@ -49,7 +49,9 @@ class WorkingHoursEntrySerializer(serializers.Serializer):
         # a whole span, and one without its start or end must be a 400, not a KeyError.
         missing = sorted({"weekday", "start", "end"} - set(attrs))
         if missing:
-            raise serializers.ValidationError({name: [self.fields[name].error_messages["required"]] for name in missing})
+            raise serializers.ValidationError(
+                {name: [self.fields[name].error_messages["required"]] for name in missing}
+            )
         if attrs["start"] >= attrs["end"]:
             raise serializers.ValidationError({"end": ["The end is after the start, on the same day."]})
         return attrs

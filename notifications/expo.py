@@ -4,7 +4,8 @@ One call sends up to 100 messages and answers one ticket per message, in order:
 `{"data": [{"status": "ok", "id": "…"} | {"status": "error", "message": "…", "details": {"error": "…"}}]}`.
 Timeouts, 5xx, 429, redirects and anything that does not have that shape are transient (`ExpoTransientError`),
 other 4xx permanent (`ExpoPermanentError`). Redirects are not followed (a POST body must not wander off to
-wherever a redirect points), TLS certificates are verified, and answers are read up to a size cap.
+wherever a redirect points), TLS certificates are verified, and answers are read up to a size cap and within
+`EXPO_PUSH_TIMEOUT` as a whole (the socket timeout bounds each read, not the answer).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import http.client
 import json
 import re
 import ssl
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -71,9 +73,10 @@ def send_push(messages: list[dict[str, Any]]) -> list[PushTicket]:
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
         url, data=json.dumps(messages).encode(), headers=headers, method="POST"
     )
+    deadline = time.monotonic() + settings.EXPO_PUSH_TIMEOUT
     try:
         with _opener().open(request, timeout=settings.EXPO_PUSH_TIMEOUT) as answer:
-            raw = answer.read(MAX_ANSWER_BYTES + 1)
+            raw = _read_until(answer, deadline)
     except urllib.error.HTTPError as exc:
         status = exc.code
         exc.close()
@@ -86,6 +89,25 @@ def send_push(messages: list[dict[str, Any]]) -> list[PushTicket]:
     if len(raw) > MAX_ANSWER_BYTES:
         raise ExpoTransientError("Expo's answer is larger than expected")
     return parse_tickets(raw, expected=len(messages))
+
+
+def _read_until(answer: http.client.HTTPResponse, deadline: float) -> bytes:
+    """At most MAX_ANSWER_BYTES + 1 bytes of ANSWER, read by the DEADLINE (TimeoutError after it).
+
+    Each read waits at most the socket timeout, so an answer that trickles in a byte at a time would otherwise
+    hold the worker for as long as the upstream likes (OWASP API10).
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_ANSWER_BYTES:
+        if time.monotonic() > deadline:
+            raise TimeoutError("Expo's answer did not arrive within the timeout")
+        chunk = answer.read1(min(64 * 1024, MAX_ANSWER_BYTES + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def parse_tickets(raw: bytes, *, expected: int) -> list[PushTicket]:

@@ -11,6 +11,7 @@ import logging
 import math
 from typing import Any
 
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
@@ -66,6 +67,9 @@ class PayloadTooLarge(ApplicationError):
     default_detail = MESSAGES["payload_too_large"]
 
 
+SERVICE_UNAVAILABLE_RETRY_AFTER = 5
+
+
 class ServiceUnavailable(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"
@@ -115,6 +119,10 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         set_rollback()
         logger.warning("data_error", extra={"view": _view_name(context)})
         exc = exceptions.ValidationError(detail=["A value is out of the range this service stores."])
+    elif isinstance(exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+        # Redis (cache, throttles, broker) is down: the client should come back shortly, not report a bug.
+        logger.warning("cache_unavailable", extra={"view": _view_name(context)})
+        exc = ServiceUnavailable()
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -142,6 +150,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     wait = getattr(exc, "wait", None)
     if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and wait is not None:
         response["Retry-After"] = str(max(1, math.ceil(wait)))
+    elif isinstance(exc, ServiceUnavailable):
+        response["Retry-After"] = str(SERVICE_UNAVAILABLE_RETRY_AFTER)
     return response
 
 

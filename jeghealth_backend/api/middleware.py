@@ -137,9 +137,11 @@ class ApiErrorEnvelopeMiddleware:
         code = _CODES_BY_STATUS.get(status, "server_error" if status >= 500 else "error")
         message = MESSAGES.get(code, "The request failed.")
         rewritten = JsonResponse(envelope(code, message), status=status)
-        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
-            if header in response:
-                rewritten[header] = response[header]
+        # Everything but the body's own headers carries over: the clickjacking middleware runs inside this one,
+        # so its X-Frame-Options would otherwise be lost on every rewritten error.
+        for header, value in response.items():
+            if header.lower() not in ("content-type", "content-length"):
+                rewritten[header] = value
         return rewritten
 
 

@@ -20,13 +20,14 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 
 
 class EnvelopeAutoSchema(AutoSchema):
-    """Adds the envelope for 400, 401, 403, 404, 405, 413, 429 and 500 wherever a view did not say otherwise."""
+    """Adds the envelope for 400, 401, 403, 404, 405, 413, 429, 500 and 503 (Redis, which holds the throttles,
+    is down) wherever a view did not say otherwise."""
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
-        codes = ["400", "404", "405", "429", "500"]
+        codes = ["400", "404", "405", "429", "500", "503"]
         if self.method in ("POST", "PUT", "PATCH"):
             codes.append("413")
         if not self._is_public():

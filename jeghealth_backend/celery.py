@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 
 from celery import Celery, Task, signals
+from django.db import OperationalError as DatabaseOperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jeghealth_backend.settings.base")
 
 
 class BaseTask(Task):
-    autoretry_for = (ConnectionError, TimeoutError, OSError)
+    # A database that restarted or dropped the connection is transient too: retry after backoff (checklist D10).
+    autoretry_for = (ConnectionError, TimeoutError, OSError, DatabaseOperationalError)
     retry_backoff = 2
     retry_backoff_max = 600
     retry_jitter = True

@@ -147,3 +147,12 @@ class TestEagerTasks:
             assert count_users.delay().get() >= 1
             assert connection.in_atomic_block
             assert User.objects.filter(email="inside@example.org").exists()
+
+
+def test_a_database_that_went_away_is_a_transient_error_tasks_retry():
+    from django.db import OperationalError
+
+    from jeghealth_backend.celery import BaseTask
+
+    assert OperationalError in BaseTask.autoretry_for
+    assert BaseTask.retry_backoff and BaseTask.retry_jitter and BaseTask.max_retries == 5

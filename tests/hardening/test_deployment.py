@@ -76,7 +76,6 @@ class TestGunicornConfiguration:
 
 
 class TestMakeRun:
-    @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
     def test_it_prints_the_urls_of_the_api_the_docs_and_the_admin(self):
         done = subprocess.run(
             ["make", "-n", "run", "PORT=8123"], cwd=BASE_DIR, capture_output=True, text=True, timeout=60, check=True

@@ -6,19 +6,18 @@ locks on concurrent connections, which only PostgreSQL exercises.
 
 from __future__ import annotations
 
-import threading
 import uuid
 import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connections
 
 from health_metrics import services
 from health_metrics.models import HealthMetric, HealthMetricSummary
 from health_metrics.summaries import aggregate_buckets, rollups_refresh
 from tests.accounts.factories import UserFactory
+from tests.concurrency import run_together
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
@@ -27,28 +26,6 @@ pytestmark = [
     pytest.mark.skipif(not ON_POSTGRES, reason="needs concurrent connections and unique-key waits; CI runs it"),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def run_together(*calls) -> list:
-    """Run CALLS in parallel threads released at the same moment; answers their results (or exceptions)."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - handed back to the test, which asserts on it
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def test_racing_replays_of_one_client_record_id_store_one_reading():

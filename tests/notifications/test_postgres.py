@@ -6,17 +6,16 @@ and row locks on concurrent connections, which only PostgreSQL exercises.
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connections
 from django.utils import timezone
 
 from notifications import services
 from notifications.models import AlertEpisode, Notification, NotificationDelivery
 from tests.accounts.factories import UserFactory
+from tests.concurrency import run_together
 
 from .factories import AlertThresholdFactory, PushTokenFactory, reading
 
@@ -26,28 +25,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(not ON_POSTGRES, reason="needs concurrent connections and row locks; CI runs it"),
 ]
-
-
-def run_together(*calls) -> list:
-    """Run CALLS in parallel threads released at the same moment; answers their results (or exceptions)."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - handed back to the test, which asserts on it
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def _stale_push_delivery(user) -> NotificationDelivery:

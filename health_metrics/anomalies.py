@@ -27,6 +27,7 @@ from notifications.services import anomaly_notify
 from . import caching
 from .catalog import CATALOG, MetricSpec
 from .models import HealthMetric, PendingAnomalyCheck, Quality
+from .selectors import BatchReadings, readings_written
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +52,10 @@ def on_anomaly(metric: HealthMetric) -> None:
     anomaly_notify(reading=metric)
 
 
-def anomalies_detect(*, user_id, metric_ids: Iterable) -> int:
-    """Flag USER_ID's readings METRIC_IDS that are anomalous; returns how many this run flagged."""
-    readings = list(HealthMetric.objects.filter(user_id=user_id, pk__in=list(metric_ids)).order_by("recorded_at"))
+def anomalies_detect(*, user_id, metric_ids: Iterable = (), batch: BatchReadings | None = None) -> int:
+    """Flag USER_ID's readings METRIC_IDS (or those of a device BATCH) that are anomalous; returns how many this
+    run flagged."""
+    readings = list(readings_written(user_id=user_id, ids=metric_ids, batch=batch).order_by("recorded_at"))
     baselines: dict[tuple, tuple[int, float | None, float | None]] = {}
     flagged = 0
     for reading in readings:
@@ -189,8 +191,15 @@ def anomaly_checks_sweep(*, now: datetime, limit: int = 500) -> int:
     """Run detection for readings whose task never ran (broker down, task lost) and forget them once done."""
     stale = list(PendingAnomalyCheck.objects.filter(created_at__lt=now - STALE_CHECK).order_by("created_at")[:limit])
     for check in stale:
-        anomalies_detect(user_id=check.user_id, metric_ids=check.reading_ids)
+        anomalies_detect(user_id=check.user_id, metric_ids=check.reading_ids, batch=check_batch(check))
         PendingAnomalyCheck.objects.filter(pk=check.pk).delete()
     if stale:
         logger.info("health_metrics_anomaly_checks_swept", extra={"count": len(stale)})
     return len(stale)
+
+
+def check_batch(check: PendingAnomalyCheck) -> BatchReadings | None:
+    """The device batch a pending check names, if it names one rather than reading ids."""
+    if check.batch_id is None:
+        return None
+    return BatchReadings(check.batch_id, check.recorded_from, check.recorded_to)

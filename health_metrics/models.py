@@ -238,7 +238,21 @@ class PendingAnomalyCheck(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     reading_ids = models.JSONField(default=list)
+    # Or, for IoT ingestion, the readings one device batch stored (`HealthMetric.batch_id`), recorded in this
+    # range: one row per batch instead of thousands of ids, found through the (user, recorded_at) index.
+    batch_id = models.UUIDField(null=True, blank=True)
+    recorded_from = models.DateTimeField(null=True, blank=True)
+    recorded_to = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(batch_id__isnull=True)
+                | models.Q(recorded_from__isnull=False, recorded_to__isnull=False),
+                name="health_pending_check_batch_range",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"pending anomaly check of {self.user_id}"

@@ -6,7 +6,10 @@ Today a person reads only their own data; a doctor reading a patient's (with a l
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -25,6 +28,32 @@ def metric_queryset(*, user) -> QuerySet[HealthMetric]:
 
 def metric_get(*, user, metric_id) -> HealthMetric:
     return get_object_or_404(metric_queryset(user=user), pk=metric_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReadings:
+    """The readings one IoT device batch stored (`HealthMetric.batch_id` is our batch row's id), all recorded
+    between START and END: the range lets the (user, recorded_at) index find them without an index on batch_id,
+    which every device insert would pay for."""
+
+    pk: uuid.UUID
+    start: datetime
+    end: datetime
+
+    def as_task_arg(self) -> dict[str, str]:
+        return {"pk": str(self.pk), "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+    @classmethod
+    def from_task_arg(cls, arg: dict[str, str]) -> BatchReadings:
+        return cls(uuid.UUID(arg["pk"]), datetime.fromisoformat(arg["start"]), datetime.fromisoformat(arg["end"]))
+
+
+def readings_written(*, user_id, ids: Iterable = (), batch: BatchReadings | None = None) -> QuerySet[HealthMetric]:
+    """The readings of USER_ID that one write stored or changed: listed by IDS, or those of a device BATCH."""
+    readings = HealthMetric.objects.filter(user_id=user_id)
+    if batch is not None:
+        return readings.filter(batch_id=batch.pk, recorded_at__gte=batch.start, recorded_at__lte=batch.end)
+    return readings.filter(pk__in=list(ids))
 
 
 def anomaly_queryset(*, user) -> QuerySet[HealthMetric]:

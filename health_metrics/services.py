@@ -26,7 +26,8 @@ from . import caching
 from .catalog import CATALOG
 from .models import HealthMetric, HealthMetricTarget, PendingAnomalyCheck, PendingRollup, Source, TargetType
 from .quality import assess
-from .storage import readings_insert
+from .selectors import BatchReadings
+from .storage import NewReadings, Origin, metric_rows, readings_insert
 from .validation import ManualEntry, ReadingInvalid, clean_manual_entry, clean_reading
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def metrics_changed(
     start: datetime,
     end: datetime,
     metric_ids: Iterable[uuid.UUID | str] = (),
+    batch: BatchReadings | None = None,
+    pending_ids: Sequence[str] | None = None,
 ) -> None:
     """Tell the app that USER_ID's readings of METRIC_TYPES recorded between START and END (aware, inclusive)
     changed: stored, edited or deleted.
@@ -62,10 +65,14 @@ def metrics_changed(
     Call it after storing, inside the writing transaction if there is one. Immediately it records a
     `PendingRollup` per type (so summaries stop trusting rollups of that range until refreshed); after commit
     it bumps the person's cache version and enqueues `health_metrics.refresh_rollups` for the touched buckets
-    and, for METRIC_IDS (the readings newly stored or changed; none for a deletion),
-    `health_metrics.detect_anomalies`, which loads them from the database (so readings inserted by raw SQL
-    are covered). A broker that is down loses nothing durable: the pending rows (`PendingRollup`,
+    and, for the readings newly stored or changed (METRIC_IDS, or those a device BATCH stored; none for a
+    deletion), `health_metrics.detect_anomalies`, which loads them from the database (so readings inserted by
+    raw SQL are covered). A broker that is down loses nothing durable: the pending rows (`PendingRollup`,
     `PendingAnomalyCheck`) are swept by beat.
+
+    A writer that commits in several transactions (IoT ingestion, chunk by chunk) records the pending rollups
+    of the whole range with `rollups_mark_pending` in its first one, and passes their ids as PENDING_IDS from
+    its last one (so the refresh runs once, after every transaction).
 
     The person's own alert thresholds are checked here, in the writer's transaction: the check only writes
     rows (the alert commits or rolls back with the readings) and its sending waits for the commit.
@@ -73,15 +80,22 @@ def metrics_changed(
     types = sorted(set(metric_types))
     if not types:
         return
-    now = timezone.now()
-    marks = [PendingRollup(user_id=user_id, metric_type=t, start=start, end=end, created_at=now) for t in types]
-    PendingRollup.objects.bulk_create(marks)
-    mark_ids = [str(m.id) for m in marks]
+    if pending_ids is None:
+        mark_ids = rollups_mark_pending(user_id=user_id, metric_types=types, start=start, end=end)
+    else:
+        mark_ids = list(pending_ids)
     reading_ids = [str(i) for i in metric_ids]
     check_id = None
-    if reading_ids:
-        readings_check_thresholds(user_id=user_id, reading_ids=reading_ids)
-        check_id = str(PendingAnomalyCheck.objects.create(user_id=user_id, reading_ids=reading_ids).pk)
+    if reading_ids or batch is not None:
+        readings_check_thresholds(user_id=user_id, reading_ids=reading_ids, batch=batch)
+        check = PendingAnomalyCheck.objects.create(
+            user_id=user_id,
+            reading_ids=reading_ids,
+            batch_id=batch.pk if batch else None,
+            recorded_from=batch.start if batch else None,
+            recorded_to=batch.end if batch else None,
+        )
+        check_id = str(check.pk)
 
     def after_commit() -> None:
         from . import tasks  # tasks import services: resolve at call time
@@ -89,13 +103,33 @@ def metrics_changed(
         caching.bump(user_id)
         try:
             tasks.refresh_rollups.delay(str(user_id), mark_ids)
-            if reading_ids:
-                tasks.detect_anomalies.delay(str(user_id), reading_ids, check_id)
+            if check_id:
+                tasks.detect_anomalies.delay(
+                    str(user_id), reading_ids, check_id, batch.as_task_arg() if batch else None
+                )
         except (BrokerError, RedisError, OSError):
             # The readings are stored; rollups catch up through the pending rows the beat sweep finds.
             logger.exception("health_metrics_enqueue_failed", extra={"user_id": str(user_id)})
 
     transaction.on_commit(after_commit)
+
+
+def rollups_mark_pending(*, user_id, metric_types: Iterable[str], start: datetime, end: datetime) -> list[str]:
+    """Record that rollups of USER_ID's METRIC_TYPES between START and END are stale, in the caller's
+    transaction; returns the `PendingRollup` ids to refresh (see `metrics_changed`)."""
+    now = timezone.now()
+    marks = [
+        PendingRollup(user_id=user_id, metric_type=t, start=start, end=end, created_at=now)
+        for t in sorted(set(metric_types))
+    ]
+    PendingRollup.objects.bulk_create(marks)
+    return [str(m.id) for m in marks]
+
+
+def rollups_unmark_pending(*, pending_ids: Sequence[str]) -> None:
+    """Withdraw marks of `rollups_mark_pending` whose writer ended up changing nothing (a device batch whose
+    readings were all stored already): the rollups of their range are current again."""
+    PendingRollup.objects.filter(pk__in=list(pending_ids)).delete()
 
 
 # --- readings -------------------------------------------------------------------------------------------
@@ -138,32 +172,18 @@ def _store_manual(*, user, entries: list[ManualEntry], keyed_by_index: bool) -> 
             raise ReadingInvalid({str(i): fields for i, fields in sorted(judged.refusals.items())})
         raise ReadingInvalid(judged.refusals[0])
 
-    now = timezone.now()
-    objects = [
-        HealthMetric(
-            id=uuid.uuid4(),
-            user=user,
-            metric_type=r.metric_type,
-            value=r.value,
-            systolic_value=r.systolic_value,
-            diastolic_value=r.diastolic_value,
-            unit=r.unit,
-            entered_value=r.entered_value,
-            entered_unit=r.entered_unit,
-            recorded_at=r.recorded_at,
-            source=Source.MANUAL,
-            is_manual_entry=e.is_manual_entry,
-            notes=r.notes,
-            metadata=r.metadata,
-            quality=quality,
-            client_record_id=e.client_record_id,
-            created_at=now,
-        )
-        for e, r, quality in zip(entries, readings, judged.qualities, strict=True)
-    ]
     # The partial unique key (user, client_record_id) decides replays: the insert skips a key already held and
     # reports what it stored. No look-up before the insert, so two racing replays cannot both store.
-    inserted = readings_insert(objects)
+    new = NewReadings(
+        readings,
+        Origin(user_id=user.pk, created_at=timezone.now()),
+        judged.qualities,
+        ids=[uuid.uuid4() for _ in readings],
+        is_manual_entry=[e.is_manual_entry for e in entries],
+        client_record_ids=[e.client_record_id for e in entries],
+    )
+    objects = metric_rows(new)
+    inserted = readings_insert(new)
     skipped = {o.client_record_id for o in objects if o.id not in inserted}
     holders = {}
     if skipped:

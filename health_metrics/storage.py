@@ -1,16 +1,20 @@
-"""Inserting a person's manual readings, idempotently, in one statement.
+"""Inserting clean readings, idempotently, in one statement: the one raw write path of `HealthMetric`, shared by
+manual entry (`readings_insert`, from services) and IoT ingestion (`device_readings_insert`).
 
-PostgreSQL: one `INSERT … SELECT … FROM unnest(…) ON CONFLICT DO NOTHING RETURNING id` with psycopg 3 binary
-parameters (`%b`), PERFORMANCE.md's fast idempotent path (Django's `bulk_create` reaches about a third of its
-rate). `DO NOTHING` without a conflict target covers the partial unique key (user, client_record_id): a replayed
-offline-sync reading is skipped, and RETURNING says which rows are new. Other databases (SQLite in development
-and tests): `bulk_create(ignore_conflicts=True)` and a query by id.
+PostgreSQL: one `INSERT … SELECT … FROM unnest(…) ON CONFLICT … DO NOTHING` with psycopg 3 binary parameters
+(`%b`), PERFORMANCE.md's fast idempotent path (Django's `bulk_create` reaches about a third of its rate). The
+unique keys decide, never a look-up before the insert: (user, client_record_id) skips a replayed offline-sync
+reading, (device, metric type, recorded_at) a reading a retried or overlapping device upload already stored.
+What was stored comes from the database (RETURNING, or the row count), never from the input.
+Other databases (SQLite in development and tests): `bulk_create(ignore_conflicts=True)` and a query by id.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 import orjson
 import psycopg
@@ -18,68 +22,181 @@ from django.db import connection
 
 from jeghealth_backend.encryption import encrypt
 
-from .models import HealthMetric
+from .models import HealthMetric, Source
+from .validation import CleanReading
 
 _TABLE = HealthMetric._meta.db_table
+_EMPTY_JSON = "{}"
 
-_INSERT_SQL = f"""
+
+# Without a target, DO NOTHING skips a row any unique key holds (manual entry's partial (user, client_record_id));
+# device rows have one key that can conflict, and naming it spares the others' checks.
+_CONFLICT_RETURNING = "ON CONFLICT DO NOTHING RETURNING id"
+_CONFLICT_DEVICE = "ON CONFLICT (device_id, metric_type, recorded_at) DO NOTHING"
+
+
+def _insert_sql(*, given_ids: bool, on_conflict: str) -> str:
+    """Manual entry gives the ids (its answer shows them) and asks which rows went in (RETURNING). Device
+    ingestion only counts them: the database makes the ids, and the new rows are found later by their batch
+    (`selectors.BatchReadings`), which spares converting thousands of UUIDs each way."""
+    id_value, id_array, id_name = ("r.id", "%b::uuid[], ", "id, ") if given_ids else ("gen_random_uuid()", "", "")
+    # Every column is named (the table has no database defaults, PERFORMANCE.md: per-row SQL defaults are slow).
+    return f"""
 INSERT INTO {_TABLE} (
     id, user_id, metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit,
     recorded_at, source, device_id, batch_id, is_manual_entry, notes, metadata, quality, is_anomaly,
     anomaly_reason, client_record_id, created_at
 )
-SELECT r.id, %b, r.metric_type, r.value, r.systolic_value, r.diastolic_value, r.unit, r.entered_value,
-    r.entered_unit, r.recorded_at, 'manual', NULL, NULL, r.is_manual_entry, r.notes, r.metadata::jsonb, r.quality,
+SELECT {id_value}, %b, r.metric_type, r.value, r.systolic_value, r.diastolic_value, r.unit, r.entered_value,
+    r.entered_unit, r.recorded_at, %b, %b, %b, r.is_manual_entry, r.notes, r.metadata::jsonb, r.quality,
     false, '', r.client_record_id, %b
 FROM unnest(
-    %b::uuid[], %b::text[], %b::float8[], %b::float8[], %b::float8[], %b::text[], %b::float8[], %b::text[],
+    {id_array}%b::text[], %b::float8[], %b::float8[], %b::float8[], %b::text[], %b::float8[], %b::text[],
     %b::timestamptz[], %b::bool[], %b::text[], %b::text[], %b::text[], %b::uuid[]
-) AS r(id, metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit, recorded_at,
-       is_manual_entry, notes, metadata, quality, client_record_id)
-ON CONFLICT DO NOTHING
-RETURNING id
+) AS r({id_name}metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit,
+       recorded_at, is_manual_entry, notes, metadata, quality, client_record_id)
+{on_conflict}
 """  # noqa: S608 - the table name is our model's, every value is a bound parameter
 
 
-def readings_insert(objects: Sequence[HealthMetric]) -> set[uuid.UUID]:
-    """Insert OBJECTS (manual readings of one person, ids set) in the caller's transaction, skipping those whose
-    `client_record_id` the person already used; returns the ids of the rows inserted."""
-    if not objects:
+_INSERT_RETURNING_SQL = _insert_sql(given_ids=True, on_conflict=_CONFLICT_RETURNING)
+_INSERT_DEVICE_SKIPPING_SQL = _insert_sql(given_ids=False, on_conflict=_CONFLICT_DEVICE)
+# Speculative insertion (ON CONFLICT) costs about a tenth of the insert's time; a caller that expects no
+# reading to be stored already (a device's new upload) can insert plainly and redo with skipping on conflict.
+_INSERT_DEVICE_PLAIN_SQL = _insert_sql(given_ids=False, on_conflict="")
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """What every row of one insert shares: whose readings, from where, and when they were stored.
+    `batch_pk` is the id of our `DeviceDataBatch` row (unique everywhere, unlike the device's own batch_id)."""
+
+    user_id: uuid.UUID
+    created_at: datetime
+    source: str = Source.MANUAL.value
+    device_id: uuid.UUID | None = None
+    batch_pk: uuid.UUID | None = None
+
+    def params(self) -> list:
+        # In the order of the statement's first placeholders.
+        return [self.user_id, self.source, self.device_id, self.batch_pk, self.created_at]
+
+
+@dataclass(frozen=True, slots=True)
+class NewReadings:
+    """Clean readings to store with their per-reading columns: QUALITIES (health_metrics.quality), and for
+    manual entry the IDS (else the database makes them), `is_manual_entry` and `client_record_ids` (else False
+    and None)."""
+
+    readings: Sequence[CleanReading]
+    origin: Origin
+    qualities: Sequence[str]
+    ids: Sequence[uuid.UUID] | None = None
+    is_manual_entry: Sequence[bool] | None = None
+    client_record_ids: Sequence[uuid.UUID | None] | None = None
+
+    def column_params(self) -> list:
+        """The per-reading arrays the unnest insert binds after the ids."""
+        readings, count = self.readings, len(self.readings)
+        return [
+            [r.metric_type for r in readings],
+            [r.value for r in readings],
+            [r.systolic_value for r in readings],
+            [r.diastolic_value for r in readings],
+            [r.unit for r in readings],
+            [r.entered_value for r in readings],
+            [r.entered_unit for r in readings],
+            [r.recorded_at for r in readings],
+            list(self.is_manual_entry) if self.is_manual_entry is not None else [False] * count,
+            # Raw SQL bypasses the field's encryption: encrypt notes here as EncryptedTextField would.
+            [encrypt(r.notes) if r.notes else "" for r in readings],
+            [orjson.dumps(r.metadata).decode() if r.metadata else _EMPTY_JSON for r in readings],
+            list(self.qualities),
+            list(self.client_record_ids) if self.client_record_ids is not None else [None] * count,
+        ]
+
+
+def readings_insert(new: NewReadings) -> set[uuid.UUID]:
+    """Insert NEW (ids given) in the caller's transaction, skipping those a unique key already holds; returns
+    the ids of the rows inserted."""
+    if not new.readings:
         return set()
     if connection.vendor == "postgresql":
-        return _insert_unnest(objects)
-    HealthMetric.objects.bulk_create(objects, batch_size=500, ignore_conflicts=True)
-    ids = [o.id for o in objects]
+        with _cursor() as cursor:
+            with connection.wrap_database_errors:
+                cursor.execute(_INSERT_RETURNING_SQL, [*new.origin.params(), list(new.ids), *new.column_params()])
+            return {row[0] for row in cursor.fetchall()}
+    return _insert_orm(new)
+
+
+def device_readings_insert(new: NewReadings, *, skip_stored: bool = True) -> int:
+    """Insert a device batch's NEW readings (its origin names the device and the batch) in the caller's
+    transaction, skipping those the key (device, metric type, recorded_at) already holds; returns how many were
+    inserted.
+
+    With `skip_stored=False` (PostgreSQL only; the faster statement) a reading already stored raises
+    IntegrityError instead, and the caller's transaction is lost: the caller redoes it with skipping."""
+    if not new.readings:
+        return 0
+    if connection.vendor == "postgresql":
+        with _cursor() as cursor:
+            statement = _INSERT_DEVICE_SKIPPING_SQL if skip_stored else _INSERT_DEVICE_PLAIN_SQL
+            with connection.wrap_database_errors:  # psycopg's errors as Django's (IntegrityError, …)
+                cursor.execute(statement, [*new.origin.params(), *new.column_params()])
+            return cursor.rowcount
+    return len(_insert_orm(replace(new, ids=[uuid.uuid4() for _ in new.readings])))
+
+
+def metric_rows(new: NewReadings) -> list[HealthMetric]:
+    """Unsaved `HealthMetric` objects of NEW (ids given), as the inserts store them (manual entry answers with
+    them; the SQLite path saves them)."""
+    count = len(new.readings)
+    origin = new.origin
+    return [
+        HealthMetric(
+            id=reading_id,
+            user_id=origin.user_id,
+            metric_type=r.metric_type,
+            value=r.value,
+            systolic_value=r.systolic_value,
+            diastolic_value=r.diastolic_value,
+            unit=r.unit,
+            entered_value=r.entered_value,
+            entered_unit=r.entered_unit,
+            recorded_at=r.recorded_at,
+            source=origin.source,
+            device_id=origin.device_id,
+            batch_id=origin.batch_pk,
+            is_manual_entry=manual,
+            notes=r.notes,
+            metadata=r.metadata,
+            quality=quality,
+            client_record_id=client_record_id,
+            created_at=origin.created_at,
+        )
+        for r, reading_id, quality, manual, client_record_id in zip(
+            new.readings,
+            new.ids,
+            new.qualities,
+            new.is_manual_entry if new.is_manual_entry is not None else [False] * count,
+            new.client_record_ids if new.client_record_ids is not None else [None] * count,
+            strict=True,
+        )
+    ]
+
+
+def _cursor() -> psycopg.Cursor:
+    connection.ensure_connection()
+    # Django's cursors bind parameters client-side; binary parameters need psycopg's own cursor, on Django's
+    # connection, so inside the caller's transaction.
+    return psycopg.Cursor(connection.connection)
+
+
+def _insert_orm(new: NewReadings) -> set[uuid.UUID]:
+    HealthMetric.objects.bulk_create(metric_rows(new), batch_size=500, ignore_conflicts=True)
+    # ignore_conflicts hides which rows went in: ask for the ids we gave.
+    ids = list(new.ids)
     stored: set[uuid.UUID] = set()
     for i in range(0, len(ids), 500):
         stored.update(HealthMetric.objects.filter(pk__in=ids[i : i + 500]).values_list("id", flat=True))
     return stored
-
-
-def _insert_unnest(objects: Sequence[HealthMetric]) -> set[uuid.UUID]:
-    first = objects[0]
-    params = [
-        first.user_id,
-        first.created_at,
-        [o.id for o in objects],
-        [o.metric_type for o in objects],
-        [o.value for o in objects],
-        [o.systolic_value for o in objects],
-        [o.diastolic_value for o in objects],
-        [o.unit for o in objects],
-        [o.entered_value for o in objects],
-        [o.entered_unit for o in objects],
-        [o.recorded_at for o in objects],
-        [o.is_manual_entry for o in objects],
-        # Raw SQL bypasses the field's encryption: encrypt notes here as EncryptedTextField would.
-        [encrypt(o.notes) if o.notes else "" for o in objects],
-        [orjson.dumps(o.metadata).decode() if o.metadata else "{}" for o in objects],
-        [o.quality for o in objects],
-        [o.client_record_id for o in objects],
-    ]
-    connection.ensure_connection()
-    # Django's cursors bind parameters client-side; binary parameters need psycopg's own cursor, on Django's
-    # connection, so inside the caller's transaction.
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_INSERT_SQL, params)
-        return {row[0] for row in cursor.fetchall()}

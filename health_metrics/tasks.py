@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from .anomalies import anomalies_detect, anomaly_checks_sweep
 from .models import PendingAnomalyCheck, PendingRollup
+from .selectors import BatchReadings
 from .summaries import rollups_reconcile, rollups_refresh_pending, rollups_sweep
 
 logger = logging.getLogger(__name__)
@@ -27,8 +28,12 @@ def refresh_rollups(user_id: str, pending_ids: list[str]) -> None:
 
 
 @shared_task(name="health_metrics.detect_anomalies")
-def detect_anomalies(user_id: str, metric_ids: list[str], check_id: str | None = None) -> None:
-    anomalies_detect(user_id=user_id, metric_ids=metric_ids)
+def detect_anomalies(
+    user_id: str, metric_ids: list[str], check_id: str | None = None, batch: dict | None = None
+) -> None:
+    # BATCH: a BatchReadings as task argument, for the readings of one device batch instead of METRIC_IDS.
+    batch_readings = BatchReadings.from_task_arg(batch) if batch else None
+    anomalies_detect(user_id=user_id, metric_ids=metric_ids, batch=batch_readings)
     if check_id:
         PendingAnomalyCheck.objects.filter(pk=check_id).delete()
 

@@ -5,12 +5,19 @@ commit. The row is the outbox: if the broker is down the enqueue fails, the uplo
 sweeper (`batches_requeue_stale`, every minute) enqueues it again later.
 
 Processing (`batch_process`) claims the batch with a conditional update (`received → processing`, or a
-`processing` batch whose lease ran out) and a lease token, then works in chunks of at most
-IOT_INGEST_CHUNK_SIZE readings. Each chunk is one transaction holding its readings, the batch's progress and the
-lease renewal, so a worker killed mid-chunk leaves nothing of that chunk, and the next delivery resumes at the
-first uncommitted chunk; the unique key (device, metric type, time) makes a redone insert store nothing twice.
-A chunk commits only while its delivery still owns the lease (checked under the row lock), so two deliveries of
-one batch never both commit a chunk. After IOT_BATCH_MAX_ATTEMPTS claims a batch is failed (poison guard).
+`processing` batch whose lease ran out) and a lease token, judges every remaining reading at once, then stores
+them in chunks of at most IOT_INGEST_CHUNK_SIZE (500 at most, checklist D7). Each chunk is one transaction
+holding its readings, the batch's progress and the lease renewal, so a worker killed mid-chunk leaves nothing of
+that chunk, and the next delivery resumes at the first uncommitted chunk; the unique key (device, metric type,
+time) makes a redone insert store nothing twice. A chunk commits only while its delivery still owns the lease
+(its progress update matches the token and position, under the row lock), so two deliveries of one batch never
+both commit a chunk. After IOT_BATCH_MAX_ATTEMPTS claims a batch is failed (poison guard).
+
+Health metrics hears of a batch twice: its first chunk marks the rollups of the batch's range stale, with the
+readings; the final transaction runs `metrics_changed` once for everything the batch stored over all its
+deliveries, naming the batch rather than thousands of reading ids (thresholds, then rollups and anomaly
+detection after commit). Per chunk there is nothing but the insert and the progress: the figures are in
+bench/README.md.
 
 Counting, once a batch is final: `received = accepted + rejected`. A rejected reading has an entry in `errors`
 (`index`, `code`, `message`, `fields`?): `invalid` (the rules of manual entry: `clean_reading`, then
@@ -31,6 +38,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -39,14 +47,18 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import UserProfile
+from health_metrics.models import Source
 from health_metrics.quality import assess
-from health_metrics.services import metrics_changed
+from health_metrics.selectors import BatchReadings
+from health_metrics.services import metrics_changed, rollups_mark_pending, rollups_unmark_pending
+from health_metrics.storage import NewReadings, Origin, device_readings_insert
 from health_metrics.validation import CleanReading, ReadingInvalid, clean_reading
+from jeghealth_backend.gc_pause import gc_paused
 
 from .capabilities import allowed_metric_types
 from .choices import AlertSeverity, AlertType, BatchStatus
 from .models import DeviceDataBatch, IoTDevice
-from .readings_store import readings_insert
+from .selectors import batch_payload
 from .services import alert_raise, device_mark_seen
 
 logger = logging.getLogger(__name__)
@@ -164,6 +176,11 @@ def _claim(batch_pk: uuid.UUID, token: uuid.UUID, now: datetime) -> bool:
 
 def batch_process(*, batch_pk: uuid.UUID | str) -> ProcessResult:
     """Process a batch to a final status, or step aside for the delivery that owns it. See the module doc."""
+    with gc_paused():
+        return _process(batch_pk)
+
+
+def _process(batch_pk: uuid.UUID | str) -> ProcessResult:
     token = uuid.uuid4()
     claimed_at = timezone.now()
     if not _claim(batch_pk, token, claimed_at):
@@ -175,41 +192,98 @@ def batch_process(*, batch_pk: uuid.UUID | str) -> ProcessResult:
         expires = row["lease_expires_at"] or claimed_at
         return ProcessResult(Outcome.LEASED, retry_in=max(1.0, (expires - claimed_at).total_seconds() + 1))
 
-    batch = DeviceDataBatch.objects.select_related("device").get(pk=batch_pk)
+    batch = DeviceDataBatch.objects.select_related("device").defer("payload").get(pk=batch_pk)
     log = {"batch_pk": str(batch.id), "device_id": str(batch.device_id), "attempt": batch.attempts}
-    if batch.attempts > settings.IOT_BATCH_MAX_ATTEMPTS:
-        logger.error("batch_poisoned", extra=log)
-        reason = f"Gave up after {batch.attempts - 1} interrupted processing attempts."
-        return _finish(batch, token, failure_reason=reason)
-    logger.info("batch_processing", extra={**log, "from_index": batch.processed_count})
-
     device = batch.device
     allowed = allowed_metric_types(device.device_type, device.configuration)
-    height_cm = UserProfile.objects.filter(user_id=device.owner_id).values_list("height_cm", flat=True).first()
-    readings = batch.payload
+    readings = batch_payload(batch_pk)
     # Validation is against the upload time, so a redelivery judges "future" readings as the first one did.
     moment = batch.received_at
     # Chunks committed by an earlier delivery are done; their accepted keys still count as duplicates.
+    seen = _keys_committed(batch, readings, moment, allowed)
+    if batch.attempts > settings.IOT_BATCH_MAX_ATTEMPTS:
+        logger.error("batch_poisoned", extra=log)
+        reason = f"Gave up after {batch.attempts - 1} interrupted processing attempts."
+        return _finish(batch, token, seen, failure_reason=reason)
+    logger.info("batch_processing", extra={**log, "from_index": batch.processed_count})
+
+    height_cm = UserProfile.objects.filter(user_id=device.owner_id).values_list("height_cm", flat=True).first()
+    # The whole remainder is judged at once (one `assess` over it, as for one request of manual entry), then
+    # stored chunk by chunk. `seen` ends holding the key of every reading the batch accepts.
+    first, size = batch.processed_count, _chunk_size()
+    accepted, errors = _judge(readings, first, batch.received_count, moment, allowed, seen, device, height_cm)
+    chunks: dict[int, list[_Accepted]] = {}
+    chunk_errors: dict[int, list[dict]] = {}
+    for item in accepted:
+        chunks.setdefault((item.index - first) // size, []).append(item)
+    for error in errors:
+        chunk_errors.setdefault((error["index"] - first) // size, []).append(error)
+    pending_ids: list[str] | None = None
+    for number, start in enumerate(range(first, batch.received_count, size)):
+        end = min(start + size, batch.received_count)
+        # The first chunk this delivery commits also marks the batch's rollups stale (see metrics_changed).
+        span = _Span.of(seen) if pending_ids is None else None
+        chunk = _Chunk(start, end, chunks.get(number, []), chunk_errors.get(number, []))
+        committed, marks = _commit_chunk(batch, token, chunk, span)
+        if not committed:
+            logger.warning("batch_lease_lost", extra={**log, "at_index": start})
+            return ProcessResult(Outcome.LOST_LEASE)
+        if span is not None:
+            pending_ids = marks
+    return _finish(batch, token, seen, pending_ids=pending_ids)
+
+
+def _chunk_size() -> int:
+    # Checklist D7: a chunk holds at most 500 readings, whatever the setting says.
+    return max(1, min(settings.IOT_INGEST_CHUNK_SIZE, 500))
+
+
+class _Chunk(NamedTuple):
+    """Readings START to END (excluded) of a batch: those to store and the rejected ones' errors."""
+
+    start: int
+    end: int
+    accepted: list[_Accepted]
+    errors: list[dict]
+
+
+class _Accepted(NamedTuple):  # a tuple: made once per reading on the hot path
+    index: int
+    reading: CleanReading
+    quality: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """The metric types and time range of a batch's accepted readings."""
+
+    metric_types: frozenset[str]
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of(cls, keys: set[tuple[str, datetime]]) -> _Span | None:
+        if not keys:
+            return None
+        times = [t for _, t in keys]
+        return cls(frozenset(m for m, _ in keys), min(times), max(times))
+
+
+def _keys_committed(
+    batch: DeviceDataBatch, readings: list, moment: datetime, allowed: frozenset[str]
+) -> set[tuple[str, datetime]]:
+    """The (metric type, time) keys of the readings an earlier delivery's committed chunks accepted."""
     rejected_before = {error["index"] for error in batch.errors}
-    seen: set[tuple[str, datetime]] = set()
+    keys: set[tuple[str, datetime]] = set()
     for index in range(batch.processed_count):
         if index not in rejected_before:
             clean, _ = _validate(readings[index], moment, allowed)
             if clean is not None:
-                seen.add((clean.metric_type, clean.recorded_at))
-
-    chunk_size = min(settings.IOT_INGEST_CHUNK_SIZE, 1000)
-    while batch.processed_count < batch.received_count:
-        start = batch.processed_count
-        end = min(start + chunk_size, batch.received_count)
-        accepted, qualities, errors = _judge_chunk(readings, start, end, moment, allowed, seen, device, height_cm)
-        if not _commit_chunk(batch, token, start, end, accepted, qualities, errors):
-            logger.warning("batch_lease_lost", extra={**log, "at_index": start})
-            return ProcessResult(Outcome.LOST_LEASE)
-    return _finish(batch, token)
+                keys.add((clean.metric_type, clean.recorded_at))
+    return keys
 
 
-def _judge_chunk(
+def _judge(
     readings: list,
     start: int,
     end: int,
@@ -218,9 +292,10 @@ def _judge_chunk(
     seen: set[tuple[str, datetime]],
     device: IoTDevice,
     height_cm,
-) -> tuple[list[CleanReading], list[str], list[dict]]:
-    """The readings of one chunk to store (with their quality) and the rejected ones, by the rules of manual
-    entry: `clean_reading`, then `quality.assess` against the person's stored readings, then the duplicate rule."""
+) -> tuple[list[_Accepted], list[dict]]:
+    """The readings to store (with their quality) and the rejected ones, both in index order, by the rules of
+    manual entry: `clean_reading`, then `quality.assess` against the person's stored readings, then the
+    duplicate rule. Adds the accepted keys to SEEN."""
     errors: list[dict] = []
     candidates: list[tuple[int, CleanReading]] = []
     for index in range(start, end):
@@ -229,8 +304,7 @@ def _judge_chunk(
             errors.append({"index": index, **error})
         else:
             candidates.append((index, clean))
-    accepted: list[CleanReading] = []
-    qualities: list[str] = []
+    accepted: list[_Accepted] = []
     if candidates:
         assessment = assess(user_id=device.owner_id, readings=[c for _, c in candidates], height_cm=height_cm)
         for position, (index, clean) in enumerate(candidates):
@@ -244,10 +318,9 @@ def _judge_chunk(
                 errors.append({"index": index, "code": "duplicate", "message": message})
             else:
                 seen.add(key)
-                accepted.append(clean)
-                qualities.append(assessment.qualities[position])
+                accepted.append(_Accepted(index, clean, assessment.qualities[position]))
     errors.sort(key=lambda error: error["index"])
-    return accepted, qualities, errors
+    return accepted, errors
 
 
 def _validate(raw, moment: datetime, allowed: frozenset[str]) -> tuple[CleanReading | None, dict]:
@@ -261,64 +334,89 @@ def _validate(raw, moment: datetime, allowed: frozenset[str]) -> tuple[CleanRead
     return clean, {}
 
 
+class _LeaseLost(Exception):
+    """Rolls back a chunk whose delivery no longer owns the batch."""
+
+
 def _commit_chunk(
+    batch: DeviceDataBatch, token: uuid.UUID, chunk: _Chunk, span: _Span | None
+) -> tuple[bool, list[str]]:
+    """Store one chunk and the progress in one transaction, and when SPAN is given mark its rollups stale;
+    (False, []) when the lease is no longer ours, else (True, the pending rollup ids)."""
+    try:
+        # Most uploads are new readings: the plain insert is the faster statement. One that overlaps readings
+        # already stored (another batch of this device, maybe racing us) fails it; the chunk is redone skipping
+        # them, so the unique key still decides what is stored, exactly once.
+        return _store_chunk(batch, token, chunk, span, skip_stored=False)
+    except IntegrityError:
+        return _store_chunk(batch, token, chunk, span, skip_stored=True)
+
+
+def _store_chunk(
+    batch: DeviceDataBatch, token: uuid.UUID, chunk: _Chunk, span: _Span | None, *, skip_stored: bool
+) -> tuple[bool, list[str]]:
+    owner_id = batch.device.owner_id
+    try:
+        with transaction.atomic():
+            marks: list[str] = []
+            if span is not None:
+                marks = rollups_mark_pending(
+                    user_id=owner_id, metric_types=span.metric_types, start=span.start, end=span.end
+                )
+            origin = Origin(
+                user_id=owner_id,
+                created_at=timezone.now(),
+                source=Source.DEVICE.value,
+                device_id=batch.device_id,
+                batch_pk=batch.pk,
+            )
+            new = NewReadings(
+                [item.reading for item in chunk.accepted], origin, [item.quality for item in chunk.accepted]
+            )
+            stored = device_readings_insert(new, skip_stored=skip_stored)
+            delay = settings.IOT_INGEST_CHUNK_DELAY_SECONDS
+            if delay:
+                # Test hook only (default 0): holds the chunk open so a test can kill the worker inside it.
+                time.sleep(delay)
+            # Last, so the row lock is held only to commit. The token and position say it is still our turn;
+            # a delivery that took the batch over makes this match nothing, and the chunk rolls back (a redone
+            # insert of the other delivery's readings stored nothing: the unique key waited for its commit).
+            progressed = DeviceDataBatch.objects.filter(
+                pk=batch.pk, lease_token=token, processed_count=chunk.start, status=BatchStatus.PROCESSING
+            ).update(
+                processed_count=chunk.end,
+                accepted_count=F("accepted_count") + len(chunk.accepted),
+                already_stored_count=F("already_stored_count") + len(chunk.accepted) - stored,
+                rejected_count=F("rejected_count") + len(chunk.errors),
+                errors=[*batch.errors, *chunk.errors],
+                lease_expires_at=timezone.now() + _lease(),
+            )
+            if not progressed:
+                raise _LeaseLost
+    except _LeaseLost:
+        return False, []
+    batch.processed_count = chunk.end
+    batch.errors = [*batch.errors, *chunk.errors]
+    return True, marks
+
+
+def _finish(
     batch: DeviceDataBatch,
     token: uuid.UUID,
-    start: int,
-    end: int,
-    clean_rows: list[CleanReading],
-    qualities: list[str],
-    errors: list[dict],
-) -> bool:
-    """Store one chunk and the progress in one transaction; False when the lease is no longer ours."""
+    seen: set[tuple[str, datetime]],
+    *,
+    failure_reason: str = "",
+    pending_ids: list[str] | None = None,
+) -> ProcessResult:
+    """Give the batch its final status and, in the same transaction, hand what it stored (over every delivery)
+    to health metrics: thresholds now, rollups and anomaly detection after commit (`metrics_changed`)."""
     with transaction.atomic():
-        # The lock orders us after any other delivery's chunk; the token and position say it is still our turn.
-        owned = (
+        locked = (
             DeviceDataBatch.objects.select_for_update()
-            .filter(pk=batch.pk, lease_token=token, processed_count=start, status=BatchStatus.PROCESSING)
-            .exists()
+            .defer("payload", "errors")
+            .filter(pk=batch.pk, lease_token=token)
+            .first()
         )
-        if not owned:
-            return False
-        now = timezone.now()
-        stored = readings_insert(
-            clean_rows, qualities, user_id=batch.device.owner_id, device_id=batch.device_id, batch_pk=batch.pk, now=now
-        )
-        if stored:
-            # In the chunk's transaction, as health_metrics asks: its pending-rollup rows commit with the readings.
-            metrics_changed(
-                user_id=batch.device.owner_id,
-                metric_types={r.metric_type for r in clean_rows},
-                start=min(r.recorded_at for r in clean_rows),
-                end=max(r.recorded_at for r in clean_rows),
-                metric_ids=stored,
-            )
-        delay = settings.IOT_INGEST_CHUNK_DELAY_SECONDS
-        if delay:
-            # Test hook only (default 0): holds the chunk open so a test can kill the worker inside it.
-            time.sleep(delay)
-        batch.processed_count = end
-        batch.accepted_count += len(clean_rows)
-        batch.already_stored_count += len(clean_rows) - len(stored)
-        batch.rejected_count += len(errors)
-        batch.errors = [*batch.errors, *errors]
-        batch.lease_expires_at = timezone.now() + _lease()
-        batch.save(
-            update_fields=[
-                "processed_count",
-                "accepted_count",
-                "already_stored_count",
-                "rejected_count",
-                "errors",
-                "lease_expires_at",
-            ]
-        )
-    return True
-
-
-def _finish(batch: DeviceDataBatch, token: uuid.UUID, *, failure_reason: str = "") -> ProcessResult:
-    with transaction.atomic():
-        locked = DeviceDataBatch.objects.select_for_update().filter(pk=batch.pk, lease_token=token).first()
         if locked is None:
             return ProcessResult(Outcome.LOST_LEASE)
         if failure_reason or locked.accepted_count == 0:
@@ -336,6 +434,19 @@ def _finish(batch: DeviceDataBatch, token: uuid.UUID, *, failure_reason: str = "
             lease_token=None,
             lease_expires_at=None,
         )
+        span = _Span.of(seen)
+        if span is None or locked.accepted_count == locked.already_stored_count:
+            if pending_ids:
+                rollups_unmark_pending(pending_ids=pending_ids)
+        else:
+            metrics_changed(
+                user_id=batch.device.owner_id,
+                metric_types=span.metric_types,
+                start=span.start,
+                end=span.end,
+                batch=BatchReadings(batch.pk, span.start, span.end),
+                pending_ids=pending_ids,
+            )
         if status == BatchStatus.FAILED:
             alert_raise(
                 device=batch.device,

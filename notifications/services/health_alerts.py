@@ -16,6 +16,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from health_metrics.models import HealthMetric, Quality
+from health_metrics.selectors import BatchReadings, readings_written
 from notifications.choices import SEVERITY_RANK, Category, Channel, DeliveryStatus, EpisodeEndReason, Severity
 from notifications.models import AlertEpisode, AlertThreshold, EmergencyContact, Notification, NotificationDelivery
 from notifications.thresholds import alert_content, anomaly_content, find_crossing
@@ -31,7 +32,9 @@ MAX_READING_AGE = timedelta(hours=24)
 
 
 @transaction.atomic
-def readings_check_thresholds(*, user_id, reading_ids: Iterable) -> list[Notification]:
+def readings_check_thresholds(
+    *, user_id, reading_ids: Iterable = (), batch: BatchReadings | None = None
+) -> list[Notification]:
     """Evaluate new readings of one person against their thresholds; raise a health alert per new episode.
 
     Readings are taken in `recorded_at` order. An episode of a threshold opens with a crossing reading and
@@ -41,9 +44,10 @@ def readings_check_thresholds(*, user_id, reading_ids: Iterable) -> list[Notific
     `notify_on_critical`, within the daily quotas. Ignored: readings of other people, suspect readings, readings
     recorded more than MAX_READING_AGE ago, and readings older than the newest one already evaluated against
     that threshold. Answers the notifications created. Safe to call twice with the same readings.
+    The readings are READING_IDS, or those a device BATCH stored.
     """
     reading_ids = list(reading_ids)
-    if not reading_ids:
+    if not reading_ids and batch is None:
         return []
     # Locking the person's thresholds serialises concurrent checks (two uploads at once) for this person.
     thresholds = list(AlertThreshold.objects.select_for_update().filter(user_id=user_id).order_by("id"))
@@ -51,9 +55,8 @@ def readings_check_thresholds(*, user_id, reading_ids: Iterable) -> list[Notific
         return []
     now = timezone.now()
     readings = list(
-        HealthMetric.objects.filter(
-            user_id=user_id,
-            pk__in=reading_ids,
+        readings_written(user_id=user_id, ids=reading_ids, batch=batch)
+        .filter(
             metric_type__in={t.metric_type for t in thresholds},
             recorded_at__gte=now - MAX_READING_AGE,
         )

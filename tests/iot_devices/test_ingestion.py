@@ -12,7 +12,10 @@ from django.utils import timezone
 from freezegun import freeze_time
 from kombu.exceptions import OperationalError
 
-from health_metrics.models import HealthMetric, PendingRollup
+from health_metrics.anomalies import check_batch
+from health_metrics.models import HealthMetric, PendingAnomalyCheck, PendingRollup
+from health_metrics.selectors import BatchReadings, readings_written
+from health_metrics.tasks import sweep_anomaly_checks
 from iot_devices import ingestion
 from iot_devices.models import DeviceAlert, DeviceDataBatch
 from iot_devices.tasks import process_batch, requeue_stale_batches
@@ -71,23 +74,56 @@ class TestWhatIsStored:
         row = HealthMetric.objects.get()
         assert (row.systolic_value, row.diastolic_value, row.value) == (135, 85, None)
 
-    def test_it_tells_health_metrics_what_changed(self, watch_a, user_a):
+    def test_it_tells_health_metrics_what_changed_once_the_batch_is_final(self, watch_a, user_a):
         readings = [reading("heart_rate", 70, minutes_ago=90), reading("steps", 10, minutes_ago=30)]
         with mock.patch("iot_devices.ingestion.metrics_changed") as changed:
             batch = processed(watch_a, readings)
         changed.assert_called_once()
         kwargs = changed.call_args.kwargs
+        start = datetime.fromisoformat(readings[0]["recorded_at"])
+        end = datetime.fromisoformat(readings[1]["recorded_at"])
         assert kwargs["user_id"] == user_a.id
         assert set(kwargs["metric_types"]) == {"heart_rate", "steps"}
-        assert kwargs["start"] == datetime.fromisoformat(readings[0]["recorded_at"])
-        assert kwargs["end"] == datetime.fromisoformat(readings[1]["recorded_at"])
-        assert set(kwargs["metric_ids"]) == set(
-            HealthMetric.objects.filter(batch_id=batch.pk).values_list("id", flat=True)
-        )
+        assert (kwargs["start"], kwargs["end"]) == (start, end)
+        assert kwargs["batch"] == BatchReadings(batch.pk, start, end)
+        assert readings_written(user_id=user_a.id, batch=kwargs["batch"]).count() == 2
+        # The rollups were marked stale by the first chunk, in the readings' transaction; the refresh is
+        # enqueued for exactly those marks.
+        marks = PendingRollup.objects.filter(user_id=user_a.id)
+        assert sorted(kwargs["pending_ids"]) == sorted(str(pk) for pk in marks.values_list("pk", flat=True))
+        assert {(m.metric_type, m.start, m.end) for m in marks} == {("heart_rate", start, end), ("steps", start, end)}
 
     def test_the_pending_rollups_are_written_with_the_readings(self, watch_a, user_a):
         processed(watch_a, [reading("heart_rate", 70)])
         assert PendingRollup.objects.filter(user_id=user_a.id, metric_type="heart_rate").count() == 1
+
+    def test_one_anomaly_check_names_the_batch_instead_of_its_reading_ids(self, watch_a, user_a):
+        batch = processed(watch_a, heart_rates(5))
+        check = PendingAnomalyCheck.objects.get(user_id=user_a.id)
+        assert (check.batch_id, check.reading_ids) == (batch.pk, [])
+        assert set(readings_written(user_id=user_a.id, batch=check_batch(check))) == set(
+            HealthMetric.objects.filter(batch_id=batch.pk)
+        )
+
+    def test_a_lost_detection_task_of_a_batch_is_made_up_by_the_sweep(self, watch_a, user_a):
+        # No on-commit callback runs inside the test transaction: as if the broker had been down at the end.
+        batch = processed(watch_a, [reading("heart_rate", 35, minutes_ago=20), reading("heart_rate", 70)])
+        PendingAnomalyCheck.objects.update(created_at=timezone.now() - timedelta(minutes=6))
+        sweep_anomaly_checks()
+        flagged = HealthMetric.objects.filter(batch_id=batch.pk, is_anomaly=True)
+        assert [m.value for m in flagged] == [35]
+        assert flagged.get().anomaly_reason.startswith("critical: heart rate at or below 40")
+        assert not PendingAnomalyCheck.objects.exists()
+
+    def test_a_batch_that_stored_nothing_new_tells_nobody(self, watch_a):
+        readings = heart_rates(3)
+        processed(watch_a, readings)
+        with mock.patch("iot_devices.ingestion.metrics_changed") as changed:
+            again = processed(watch_a, readings)
+        assert (again.accepted_count, again.already_stored_count) == (3, 3)
+        changed.assert_not_called()
+        # Its first chunk marked the rollups of its range stale; with nothing changed the marks are withdrawn.
+        assert PendingRollup.objects.count() == 1  # the first batch's, whose refresh the test never ran
 
 
 class TestRejectedReadings:
@@ -174,7 +210,7 @@ class TestChunksAndDeliveries:
         readings[4] = {"metric_type": "heart_rate", "value": -1, "recorded_at": readings[4]["recorded_at"]}
         batch = receive(watch_a, readings)
         calls = {"n": 0}
-        real_insert = ingestion.readings_insert
+        real_insert = ingestion.device_readings_insert
 
         def crash_on_second_chunk(*args, **kwargs):
             calls["n"] += 1
@@ -183,7 +219,10 @@ class TestChunksAndDeliveries:
                 raise OperationalError("worker lost mid-chunk")
             return stored
 
-        with mock.patch.object(ingestion, "readings_insert", crash_on_second_chunk), pytest.raises(OperationalError):
+        with (
+            mock.patch.object(ingestion, "device_readings_insert", crash_on_second_chunk),
+            pytest.raises(OperationalError),
+        ):
             ingestion.batch_process(batch_pk=batch.pk)
         batch.refresh_from_db()
         assert (batch.status, batch.processed_count, batch.accepted_count) == ("processing", 3, 3)
@@ -203,6 +242,9 @@ class TestChunksAndDeliveries:
         assert [e["index"] for e in batch.errors] == [4]
         assert HealthMetric.objects.count() == 7
         assert HealthMetric.objects.values("recorded_at").distinct().count() == 7
+        # Thresholds and anomaly detection cover the dead delivery's chunk too: they name the batch.
+        (check,) = PendingAnomalyCheck.objects.all()
+        assert readings_written(user_id=watch_a.device.owner_id, batch=check_batch(check)).count() == 7
 
     @override_settings(IOT_INGEST_CHUNK_SIZE=2)
     def test_duplicates_across_chunks_are_found_after_a_resume(self, watch_a):
@@ -252,6 +294,23 @@ class TestChunksAndDeliveries:
         assert "Gave up" in batch.failure_reason
         assert not HealthMetric.objects.exists()
         assert DeviceAlert.objects.filter(device=watch_a.device, alert_type="sync_failure").exists()
+        assert not PendingAnomalyCheck.objects.exists()
+
+    @override_settings(IOT_BATCH_MAX_ATTEMPTS=2, IOT_INGEST_CHUNK_SIZE=2)
+    def test_a_batch_given_up_after_storing_some_readings_still_hands_them_to_health_metrics(self, watch_a):
+        batch = receive(watch_a, heart_rates(4))
+        with (
+            mock.patch.object(ingestion, "_commit_chunk", _first_then_die(ingestion._commit_chunk)),
+            pytest.raises(OperationalError),
+        ):
+            ingestion.batch_process(batch_pk=batch.pk)
+        DeviceDataBatch.objects.filter(pk=batch.pk).update(attempts=2, lease_expires_at=None)
+        with mock.patch("iot_devices.ingestion.metrics_changed") as changed:
+            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+        batch.refresh_from_db()
+        assert (batch.status, batch.accepted_count) == ("failed", 2)
+        kwargs = changed.call_args.kwargs
+        assert readings_written(user_id=watch_a.device.owner_id, batch=kwargs["batch"]).count() == 2
 
 
 def _first_then_die(real_commit):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.test import override_settings
 
-from iot_devices import tasks
+from iot_devices import ingestion, tasks
 from jeghealth_backend.celery import app
 
 
@@ -27,5 +28,11 @@ def test_a_batch_answered_202_is_final_within_ten_minutes_with_the_defaults():
     # API.md: a worker that died is overtaken after its lease, found by the sweeper at most a minute later;
     # the poison guard bounds how often that can happen.
     assert settings.IOT_BATCH_LEASE_SECONDS + 60 < 10 * 60
-    assert settings.IOT_INGEST_CHUNK_SIZE <= 1000
+    assert settings.IOT_INGEST_CHUNK_SIZE <= 500
     assert settings.IOT_INGEST_CHUNK_DELAY_SECONDS == 0
+
+
+@override_settings(IOT_INGEST_CHUNK_SIZE=5000)
+def test_a_chunk_holds_at_most_500_readings_whatever_the_setting():
+    # Checklist D7: a worker killed mid-chunk loses at most 500 readings of work.
+    assert ingestion._chunk_size() == 500

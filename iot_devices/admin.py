@@ -27,6 +27,7 @@ class IoTDeviceAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "verified_at",
         "key_prefix",
         "key_rotated_at",
+        "key_expires_at",
         "last_used_at",
         "verification_attempts",
         "last_seen_at",

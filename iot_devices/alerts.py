@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from notifications.services import device_alert_notify
+from notifications.services import device_alert_notify, device_key_expiring_notify
 
 if TYPE_CHECKING:
-    from .models import DeviceAlert
+    from .models import DeviceAlert, IoTDevice
 
 logger = logging.getLogger("jeghealth.device_alerts")
 
@@ -29,3 +29,9 @@ def alert_raised(alert: DeviceAlert) -> None:
         },
     )
     device_alert_notify(alert=alert)
+
+
+def key_expiring(device: IoTDevice) -> None:
+    """Called for a device whose key expires within IOT_API_KEY_WARN_DAYS; the owner hears of it once per key."""
+    logger.info("device_key_expiring", extra={"device_id": str(device.pk), "expires_at": str(device.key_expires_at)})
+    device_key_expiring_notify(device=device)

@@ -21,7 +21,18 @@ from .models import IoTDevice
 SCHEME = "Api-Key"
 # last_used_at is for people reading the admin, not an audit log: one write a minute per device is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-AUTH_FIELDS = ("id", "owner_id", "status", "is_verified", "device_type", "configuration", "key_hash", "last_used_at")
+AUTH_FIELDS = (
+    "id",
+    "owner_id",
+    "status",
+    "is_verified",
+    "device_type",
+    "configuration",
+    "key_prefix",
+    "key_hash",
+    "key_rotated_at",
+    "last_used_at",
+)
 
 
 class DevicePrincipal(AnonymousUser):

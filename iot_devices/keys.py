@@ -15,7 +15,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 KEY_PREFIX_TAG = "jegd"
@@ -52,6 +54,15 @@ def key_prefix(raw: str) -> str | None:
 def key_matches(raw: str, stored_hash: str) -> bool:
     # Constant-time: the comparison must not tell an attacker how much of a guessed hash was right.
     return bool(stored_hash) and hmac.compare_digest(key_hash(raw), stored_hash)
+
+
+def key_expires_at(issued_at: datetime | None) -> datetime | None:
+    """When a key issued (or rotated) at ISSUED_AT stops working; None when keys do not expire. Derived from the
+    setting, not stored: shortening IOT_API_KEY_LIFETIME_DAYS (after an incident) applies to every key at once."""
+    days = settings.IOT_API_KEY_LIFETIME_DAYS
+    if not days or issued_at is None:
+        return None
+    return issued_at + timedelta(days=days)
 
 
 def verification_code_generate() -> str:

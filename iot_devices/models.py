@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from . import keys
 from .choices import AlertSeverity, AlertType, BatchStatus, DeviceStatus, DeviceType
 
 
@@ -50,6 +52,11 @@ class IoTDevice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.device_type})"
+
+    @property
+    def key_expires_at(self) -> datetime | None:
+        """When the current key stops working (None: no key, or keys do not expire)."""
+        return keys.key_expires_at(self.key_rotated_at) if self.key_prefix else None
 
 
 class DeviceDataBatch(models.Model):

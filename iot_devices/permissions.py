@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+from rest_framework import status
 from rest_framework.permissions import BasePermission
+
+from jeghealth_backend.api.exceptions import ApplicationError
 
 from .choices import DeviceStatus
 from .models import IoTDevice
@@ -11,8 +15,22 @@ from .models import IoTDevice
 LIVE_STATUSES = (DeviceStatus.PENDING_VERIFICATION, DeviceStatus.ACTIVE, DeviceStatus.ERROR)
 
 
+class KeyExpired(ApplicationError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_code = "api_key_expired"
+    default_detail = "This API key has expired; the owner rotates it from the app."
+
+
 def _device(request) -> IoTDevice | None:
-    return request.auth if isinstance(request.auth, IoTDevice) else None
+    """The authenticated device; a device whose key has expired is refused here, before any other check."""
+    device = request.auth if isinstance(request.auth, IoTDevice) else None
+    if device is not None:
+        expires_at = device.key_expires_at
+        if expires_at is not None and expires_at <= timezone.now():
+            raise KeyExpired(
+                f"This API key expired on {expires_at.date().isoformat()}; the owner rotates it from the app."
+            )
+    return device
 
 
 class IsLiveDevice(BasePermission):

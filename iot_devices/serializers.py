@@ -49,6 +49,13 @@ class DocumentedConfigurationField(ConfigurationField):
 
 
 class DeviceSerializer(serializers.ModelSerializer):
+    api_key_expires_at = serializers.DateTimeField(
+        source="key_expires_at",
+        read_only=True,
+        allow_null=True,
+        help_text="When the current API key stops working (rotate it before); null when keys do not expire.",
+    )
+
     class Meta:
         model = IoTDevice
         fields = [
@@ -66,6 +73,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "last_used_at",
             "battery_level",
             "signal_strength",
+            "api_key_expires_at",
             "created_at",
             "updated_at",
         ]

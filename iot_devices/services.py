@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -22,10 +23,11 @@ from jeghealth_backend.api.exceptions import ApplicationError, Conflict
 from reports.caching import dashboard_changed
 
 from . import keys
-from .alerts import alert_raised
+from .alerts import alert_raised, key_expiring
 from .capabilities import ConfigurationInvalid, clean_configuration, offline_after
 from .choices import AlertSeverity, AlertType, DeviceStatus
 from .models import DeviceAlert, IoTDevice
+from .permissions import LIVE_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -395,3 +397,27 @@ def devices_check_offline(*, now: datetime | None = None) -> int:
         )
         raised += alert is not None
     return raised
+
+
+def devices_warn_expiring_keys(*, now: datetime | None = None) -> int:
+    """Tell the owner of every live device whose key expires within IOT_API_KEY_WARN_DAYS (or expired as long
+    ago: a missed day of the schedule is made up). Once per key, by the notification's dedupe key. Returns how
+    many devices were in the window."""
+    lifetime = settings.IOT_API_KEY_LIFETIME_DAYS
+    if not lifetime:
+        return 0
+    now = now or timezone.now()
+    warn = timedelta(days=settings.IOT_API_KEY_WARN_DAYS)
+    # A key expires at key_rotated_at + lifetime: in the window when that falls in [now - warn, now + warn].
+    issued_before = now + warn - timedelta(days=lifetime)
+    devices = IoTDevice.objects.filter(
+        status__in=LIVE_STATUSES,
+        key_prefix__isnull=False,
+        key_rotated_at__lte=issued_before,
+        key_rotated_at__gte=issued_before - 2 * warn,
+    ).select_related("owner")
+    count = 0
+    for device in devices.iterator(chunk_size=500):
+        key_expiring(device)
+        count += 1
+    return count

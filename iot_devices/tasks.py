@@ -37,3 +37,9 @@ def requeue_stale_batches() -> int:
 def check_offline() -> int:
     """Every five minutes (CELERY_BEAT_SCHEDULE): offline alerts for devices silent too long."""
     return services.devices_check_offline()
+
+
+@shared_task(name="iot_devices.warn_expiring_keys")
+def warn_expiring_keys() -> int:
+    """Daily (CELERY_BEAT_SCHEDULE): owners of devices whose key expires soon are told, once per key."""
+    return services.devices_warn_expiring_keys()

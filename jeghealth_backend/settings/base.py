@@ -158,6 +158,7 @@ CELERY_TASK_ROUTES = {
     "medications.send_dose_reminders": {"queue": "notifications"},
     # Device housekeeping, not ingestion: kept on `default` (an exact name wins over `iot_devices.*`).
     "iot_devices.check_offline": {"queue": "default"},
+    "iot_devices.warn_expiring_keys": {"queue": "default"},
     "iot_devices.*": {"queue": "ingest"},
     "notifications.*": {"queue": "notifications"},
     "reports.*": {"queue": "reports"},
@@ -197,6 +198,11 @@ CELERY_BEAT_SCHEDULE = {
     "iot-devices-check-offline": {
         "task": "iot_devices.check_offline",
         "schedule": timedelta(minutes=5),
+    },
+    # Owners of devices whose key expires within IOT_API_KEY_WARN_DAYS are told once per key.
+    "iot-devices-warn-expiring-keys": {
+        "task": "iot_devices.warn_expiring_keys",
+        "schedule": crontab(hour=9, minute=7),
     },
     # Appointment reminders: finds due (appointment, offset) pairs in the database and claims each once.
     "appointments-send-due-reminders": {
@@ -411,6 +417,12 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+
+# --- Device API keys (iot_devices.keys) -----------------------------------------------------------------------
+# Days a device key works after it was issued or rotated (checklist B9); 0: keys never expire. The owner is told
+# IOT_API_KEY_WARN_DAYS before, and rotating from the app issues a new key for another lifetime.
+IOT_API_KEY_LIFETIME_DAYS = env.int("IOT_API_KEY_LIFETIME_DAYS", default=365)
+IOT_API_KEY_WARN_DAYS = 14
 
 # --- IoT ingestion (iot_devices.ingestion) -----------------------------------------------------------------
 # A 5,000-reading upload is well under 1 MiB; the batch endpoint answers 413 above this, before parsing.

@@ -21,6 +21,7 @@ from .health_alerts import (
     MAX_READING_AGE,
     anomaly_notify,
     device_alert_notify,
+    device_key_expiring_notify,
     readings_check_thresholds,
 )
 from .person import (
@@ -56,6 +57,7 @@ __all__ = [
     "deliveries_requeue",
     "delivery_send",
     "device_alert_notify",
+    "device_key_expiring_notify",
     "emergency_contact_create",
     "emergency_contact_delete",
     "emergency_contact_update",

@@ -206,6 +206,21 @@ def anomaly_notify(*, reading: HealthMetric) -> Notification:
     )
 
 
+def device_key_expiring_notify(*, device: Any) -> Notification:
+    """Tell a device's owner that its API key (`iot_devices.models.IoTDevice`) expires soon; once per key."""
+    expires_at = device.key_expires_at
+    when = expires_at.date().isoformat()
+    return notify(
+        user=device.owner,
+        category=Category.DEVICE_ALERT,
+        title=f"{device.name}: its key expires on {when}",
+        body=f"Give {device.name} a new key in the app before {when}, or it will stop uploading readings.",
+        data={"device_id": str(device.pk), "api_key_expires_at": expires_at.isoformat()},
+        severity=Severity.WARNING,
+        dedupe_key=f"device_key_expiring:{device.pk}:{device.key_prefix}",
+    )
+
+
 def device_alert_notify(*, alert: Any) -> Notification:
     """Tell a device's owner about a new device alert (`iot_devices.models.DeviceAlert`); once per alert."""
     device = alert.device

@@ -66,6 +66,7 @@ INTENDED_QUEUES = {
     "iot_devices.check_offline": "default",
     "iot_devices.process_batch": "ingest",
     "iot_devices.requeue_stale_batches": "ingest",
+    "iot_devices.warn_expiring_keys": "default",
     "medications.mark_missed_doses": "default",
     "medications.send_dose_reminders": "notifications",
     "notifications.check_thresholds": "notifications",

@@ -196,16 +196,17 @@ def _process(batch_pk: uuid.UUID | str) -> ProcessResult:
     log = {"batch_pk": str(batch.id), "device_id": str(batch.device_id), "attempt": batch.attempts}
     device = batch.device
     allowed = allowed_metric_types(device.device_type, device.configuration)
-    readings = batch_payload(batch_pk)
     # Validation is against the upload time, so a redelivery judges "future" readings as the first one did.
     moment = batch.received_at
-    # Chunks committed by an earlier delivery are done; their accepted keys still count as duplicates.
-    seen = _keys_committed(batch, readings, moment, allowed)
     if batch.attempts > settings.IOT_BATCH_MAX_ATTEMPTS:
         logger.error("batch_poisoned", extra=log)
         reason = f"Gave up after {batch.attempts - 1} interrupted processing attempts."
-        return _finish(batch, token, seen, failure_reason=reason)
+        return _finish(batch, token, _keys_committed_if_readable(batch, moment, allowed), failure_reason=reason)
     logger.info("batch_processing", extra={**log, "from_index": batch.processed_count})
+
+    readings = batch_payload(batch_pk)
+    # Chunks committed by an earlier delivery are done; their accepted keys still count as duplicates.
+    seen = _keys_committed(batch, readings, moment, allowed)
 
     height_cm = UserProfile.objects.filter(user_id=device.owner_id).values_list("height_cm", flat=True).first()
     # The whole remainder is judged at once (one `assess` over it, as for one request of manual entry), then
@@ -281,6 +282,18 @@ def _keys_committed(
             if clean is not None:
                 keys.add((clean.metric_type, clean.recorded_at))
     return keys
+
+
+def _keys_committed_if_readable(
+    batch: DeviceDataBatch, moment: datetime, allowed: frozenset[str]
+) -> set[tuple[str, datetime]]:
+    """`_keys_committed` for the poison guard, which must end the batch whatever made its deliveries fail:
+    if its payload cannot even be read, no delivery can have stored anything from it."""
+    try:
+        return _keys_committed(batch, batch_payload(batch.pk), moment, allowed)
+    except Exception:  # the guard's whole point is to stop on what keeps failing
+        logger.exception("batch_payload_unreadable", extra={"batch_pk": str(batch.pk)})
+        return set()
 
 
 def _judge(

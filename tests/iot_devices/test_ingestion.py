@@ -296,6 +296,20 @@ class TestChunksAndDeliveries:
         assert DeviceAlert.objects.filter(device=watch_a.device, alert_type="sync_failure").exists()
         assert not PendingAnomalyCheck.objects.exists()
 
+    @override_settings(IOT_BATCH_MAX_ATTEMPTS=2)
+    def test_a_batch_whose_payload_cannot_be_read_is_failed_not_looped(self, watch_a):
+        batch = receive(watch_a, heart_rates(2))
+        unreadable = mock.patch.object(ingestion, "batch_payload", side_effect=ValueError("cannot decode"))
+        for _ in range(2):
+            with unreadable, pytest.raises(ValueError):
+                ingestion.batch_process(batch_pk=batch.pk)
+            DeviceDataBatch.objects.filter(pk=batch.pk).update(lease_expires_at=None)
+        with unreadable:
+            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+        batch.refresh_from_db()
+        assert (batch.status, batch.attempts) == ("failed", 3)
+        assert not HealthMetric.objects.exists()
+
     @override_settings(IOT_BATCH_MAX_ATTEMPTS=2, IOT_INGEST_CHUNK_SIZE=2)
     def test_a_batch_given_up_after_storing_some_readings_still_hands_them_to_health_metrics(self, watch_a):
         batch = receive(watch_a, heart_rates(4))

@@ -31,6 +31,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench_common import COPY_STATEMENT, COPY_TYPES, ensure_database
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jeghealth_backend.settings.base")
@@ -41,37 +43,6 @@ os.environ.pop("REDIS_URL", None)  # tasks go to an in-memory broker: published,
 os.environ.setdefault("THROTTLE_RATES", "device=100000/min")
 
 METRICS = (("heart_rate", "bpm", 55, 40), ("steps", "steps", 0, 900), ("oxygen_saturation", "%", 94, 5))
-COLUMNS = (
-    "id, user_id, metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit, "
-    "recorded_at, source, device_id, batch_id, is_manual_entry, notes, metadata, quality, is_anomaly, "
-    "anomaly_reason, client_record_id, created_at"
-)
-COPY_TYPES = [
-    "uuid", "uuid", "varchar", "float8", "float8", "float8", "varchar", "float8", "varchar",
-    "timestamptz", "varchar", "uuid", "uuid", "bool", "text", "jsonb", "varchar", "bool",
-    "varchar", "uuid", "timestamptz",
-]  # fmt: skip
-
-
-def ensure_database() -> None:
-    import environ
-    import psycopg
-
-    url = environ.Env.db_url_config(os.environ["DATABASE_URL"])
-    if "postgresql" not in url["ENGINE"]:
-        sys.exit("This bench needs PostgreSQL: set DATABASE_URL=postgres://…")
-    admin = psycopg.connect(
-        host=url["HOST"] or "127.0.0.1",
-        port=url["PORT"] or 5432,
-        user=url["USER"],
-        password=url["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [url["NAME"]]).fetchone()
-        if not exists:
-            admin.execute(f'CREATE DATABASE "{url["NAME"]}"')
 
 
 def make_readings(total: int) -> list[dict]:
@@ -98,7 +69,7 @@ def main() -> None:
     args = parser.parse_args()
     if "DATABASE_URL" not in os.environ:
         sys.exit("Set DATABASE_URL=postgres://… (see the docstring).")
-    ensure_database()
+    ensure_database(os.environ["DATABASE_URL"])
 
     import django
 
@@ -151,7 +122,7 @@ def main() -> None:
         connection.ensure_connection()
         raw = connection.connection
         started = time.perf_counter()
-        statement = f"COPY health_metrics_healthmetric ({COLUMNS}) FROM STDIN (FORMAT BINARY)"
+        statement = COPY_STATEMENT
         with raw.transaction(), psycopg.Cursor(raw) as cursor, cursor.copy(statement) as copy:
             copy.set_types(COPY_TYPES)
             for row in copy_rows:

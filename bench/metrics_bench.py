@@ -42,6 +42,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench_common import COPY_STATEMENT, COPY_TYPES, ensure_database
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SERVER_ENV = {
@@ -61,37 +63,7 @@ os.environ.update({k: v for k, v in SERVER_ENV.items()})
 
 TOTAL_ROWS = 1_000_000
 OTHER_PEOPLE = 300
-COLUMNS = (
-    "id, user_id, metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit, "
-    "recorded_at, source, device_id, batch_id, is_manual_entry, notes, metadata, quality, is_anomaly, "
-    "anomaly_reason, client_record_id, created_at"
-)
-COPY_TYPES = [
-    "uuid", "uuid", "varchar", "float8", "float8", "float8", "varchar", "float8", "varchar",
-    "timestamptz", "varchar", "uuid", "uuid", "bool", "text", "jsonb", "varchar", "bool",
-    "varchar", "uuid", "timestamptz",
-]  # fmt: skip
 UNITS = {"heart_rate": "bpm", "steps": "steps", "weight": "kg", "blood_pressure": "mmHg", "blood_sugar": "mg/dL"}
-
-
-def ensure_database() -> None:
-    import environ
-    import psycopg
-
-    url = environ.Env.db_url_config(os.environ["DATABASE_URL"])
-    if "postgresql" not in url["ENGINE"]:
-        sys.exit("This bench needs PostgreSQL: set DATABASE_URL=postgres://…")
-    admin = psycopg.connect(
-        host=url["HOST"] or "127.0.0.1",
-        port=url["PORT"] or 5432,
-        user=url["USER"],
-        password=url["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with admin:
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [url["NAME"]]).fetchone():
-            admin.execute(f'CREATE DATABASE "{url["NAME"]}"')
 
 
 def row(user_id, metric_type, moment, value=None, systolic=None, diastolic=None, now=None):
@@ -132,7 +104,7 @@ def other_rows(user_ids, count: int, end: datetime):
 
 def copy_rows(connection, rows) -> float:
     started = time.perf_counter()
-    statement = f"COPY health_metrics_healthmetric ({COLUMNS}) FROM STDIN (FORMAT BINARY)"
+    statement = COPY_STATEMENT
     with connection.cursor() as cursor, cursor.copy(statement) as copy:
         copy.set_types(COPY_TYPES)
         for values in rows:
@@ -200,7 +172,7 @@ def main() -> None:
     parser.add_argument("--reload", action="store_true")
     args = parser.parse_args()
 
-    ensure_database()
+    ensure_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_has_role
-from reports.caching import dashboard_changed
+from jeghealth_backend.person_cache import person_data_changed
 
 from . import notices
 from .choices import ACTIVE_STATUSES, AppointmentStatus, AppointmentType
@@ -160,7 +160,7 @@ def appointment_create(
                 created_at=now,
             )
             transaction.on_commit(partial(notices.booking_notice, appointment_id=appointment.pk))
-            _dashboard_changed(appointment)
+            _patient_data_changed(appointment)
     except IntegrityError as exc:
         conflict = _overlap_conflict(exc)
         if conflict is None:
@@ -173,10 +173,10 @@ def appointment_create(
 # --- lifecycle ---------------------------------------------------------------------------------------------
 
 
-def _dashboard_changed(appointment: Appointment) -> None:
+def _patient_data_changed(appointment: Appointment) -> None:
     # Only the patient's: a dashboard lists the appointments its person attends as the patient, never those a
     # doctor gives (reports.sources.upcoming_appointments).
-    dashboard_changed(appointment.patient_id)
+    person_data_changed(appointment.patient_id)
 
 
 def _locked(appointment: Appointment) -> Appointment:
@@ -207,7 +207,7 @@ def appointment_confirm(*, appointment: Appointment, actor: User) -> Appointment
     appointment.status = AppointmentStatus.CONFIRMED
     appointment.confirmed_at = timezone.now()
     appointment.save(update_fields=["status", "confirmed_at", "updated_at"])
-    _dashboard_changed(appointment)
+    _patient_data_changed(appointment)
     return appointment
 
 
@@ -220,7 +220,7 @@ def appointment_complete(*, appointment: Appointment, actor: User) -> Appointmen
     appointment.status = AppointmentStatus.COMPLETED
     appointment.completed_at = timezone.now()
     appointment.save(update_fields=["status", "completed_at", "updated_at"])
-    _dashboard_changed(appointment)
+    _patient_data_changed(appointment)
     return appointment
 
 
@@ -236,7 +236,7 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User) -> Appoin
     appointment.status = AppointmentStatus.NO_SHOW
     appointment.no_show_at = now
     appointment.save(update_fields=["status", "no_show_at", "updated_at"])
-    _dashboard_changed(appointment)
+    _patient_data_changed(appointment)
     return appointment
 
 
@@ -255,7 +255,7 @@ def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "
     appointment.cancellation_reason = reason
     appointment.save(update_fields=["status", "cancelled_at", "cancelled_by", "cancellation_reason", "updated_at"])
     transaction.on_commit(partial(notices.cancellation_notice, appointment_id=appointment.pk))
-    _dashboard_changed(appointment)
+    _patient_data_changed(appointment)
     return appointment
 
 
@@ -304,7 +304,7 @@ def appointment_reschedule(*, appointment: Appointment, actor: User, start_time:
             transaction.on_commit(
                 partial(notices.reschedule_notice, appointment_id=appointment.pk, reschedule_id=move.pk)
             )
-            _dashboard_changed(appointment)
+            _patient_data_changed(appointment)
     except IntegrityError as exc:
         conflict = _overlap_conflict(exc)
         if conflict is None:
@@ -330,7 +330,7 @@ def appointment_update(*, appointment: Appointment, actor: User, data: dict[str,
         setattr(appointment, name, data[name])
     if changed:
         appointment.save(update_fields=[*changed, "updated_at"])
-        _dashboard_changed(appointment)
+        _patient_data_changed(appointment)
     return appointment
 
 

@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.db.models import Max, Min, Q
 
+from jeghealth_backend.metric_catalog import CATALOG, MetricSpec
+from jeghealth_backend.person_cache import person_data_changed
 from notifications.services import anomaly_notify
 
-from . import caching
-from .catalog import CATALOG, MetricSpec
 from .models import HealthMetric, PendingAnomalyCheck, Quality
 from .selectors import BatchReadings, readings_written
 
@@ -77,7 +77,7 @@ def anomalies_detect(*, user_id, metric_ids: Iterable = (), batch: BatchReadings
             on_anomaly(reading)
     if flagged:
         # Flags show in the reading list and in cached latest values.
-        caching.bump(user_id)
+        person_data_changed(user_id)
     return flagged
 
 

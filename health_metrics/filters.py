@@ -10,8 +10,8 @@ from django import forms
 from drf_spectacular.utils import extend_schema_field
 
 from accounts.access import subject_for
+from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES
 
-from .catalog import METRIC_TYPE_CHOICES
 from .models import HealthMetric, Source
 from .periods import local_midnight
 from .validation import parse_recorded_at

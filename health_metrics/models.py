@@ -16,8 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jeghealth_backend.encryption import EncryptedTextField
-
-from .catalog import METRIC_TYPE_CHOICES
+from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES
 
 
 class Source(models.TextChoices):
@@ -43,7 +42,7 @@ class TargetType(models.TextChoices):
 
 
 class HealthMetric(models.Model):
-    """One reading of one person, in the canonical unit of its type (catalog.py), with the value as entered.
+    """One reading of one person, in the canonical unit of its type (the metric catalog), with the value as entered.
 
     Invariants held by the database: a blood pressure reading has systolic and diastolic and no value, every
     other type a value and neither of the two (the check cannot know the type, so it holds the shape);

@@ -14,7 +14,8 @@ from typing import Any
 
 from django.db.models import Avg, Max, Sum
 
-from .catalog import CATALOG
+from jeghealth_backend.metric_catalog import CATALOG
+
 from .models import HealthMetric, HealthMetricTarget, Quality, TargetType
 from .periods import bucket_expression, local_midnight, local_today, next_period_start, period_start, period_starts
 

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .catalog import BMI_DERIVED_TOLERANCE, CATALOG
+from jeghealth_backend.metric_catalog import BMI_DERIVED_TOLERANCE, CATALOG
+
 from .models import HealthMetric, Quality
 from .validation import CleanReading
 

@@ -15,8 +15,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from . import caching
-from .catalog import CATALOG, METRIC_TYPES
+from jeghealth_backend import person_cache
+from jeghealth_backend.metric_catalog import CATALOG, METRIC_TYPES
+
 from .models import HealthMetric, HealthMetricTarget
 from .summaries import present_bucket, summary_buckets
 
@@ -79,7 +80,7 @@ def metric_latest(*, user) -> dict[str, HealthMetric]:
         by_type = {reading.metric_type: reading for reading in readings}
         return {t: by_type[t] for t in METRIC_TYPES if t in by_type}
 
-    return caching.cached(user.pk, "latest", (), compute)
+    return person_cache.cached(user.pk, "latest", (), compute)
 
 
 def summary_get(*, user, metric_type: str, period: str, start_date: date, end_date: date) -> dict[str, Any]:
@@ -101,7 +102,7 @@ def summary_get(*, user, metric_type: str, period: str, start_date: date, end_da
             "buckets": [present_bucket(spec, day, row) for day, row in buckets.items()],
         }
 
-    return caching.cached(user.pk, "summary", (metric_type, period, start_date, end_date, tz.key), compute)
+    return person_cache.cached(user.pk, "summary", (metric_type, period, start_date, end_date, tz.key), compute)
 
 
 def target_queryset(*, user) -> QuerySet[HealthMetricTarget]:

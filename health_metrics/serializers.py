@@ -11,7 +11,8 @@ from datetime import UTC
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .catalog import METRIC_TYPE_CHOICES, METRIC_TYPES
+from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES, METRIC_TYPES
+
 from .models import HealthMetric, HealthMetricTarget, Period, Quality, TargetType
 from .services import BULK_MAX_ITEMS
 from .validation import METADATA_MAX_KEYS, NOTES_MAX_LENGTH

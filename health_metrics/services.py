@@ -20,10 +20,10 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
 from jeghealth_backend.api.exceptions import ApplicationError
+from jeghealth_backend.metric_catalog import CATALOG
+from jeghealth_backend.person_cache import person_data_changed
 from notifications.services import readings_check_thresholds
 
-from . import caching
-from .catalog import CATALOG
 from .models import HealthMetric, HealthMetricTarget, PendingAnomalyCheck, PendingRollup, Source, TargetType
 from .quality import assess
 from .selectors import BatchReadings
@@ -100,7 +100,7 @@ def metrics_changed(
     def after_commit() -> None:
         from . import tasks  # tasks import services: resolve at call time
 
-        caching.bump(user_id)
+        person_data_changed(user_id)
         try:
             tasks.refresh_rollups.delay(str(user_id), mark_ids)
             if check_id:
@@ -288,9 +288,8 @@ def _height_cm(user) -> float | None:
 
 
 def _targets_changed(user_id) -> None:
-    # The dashboard shows targets and is cached under the person's version (reports.caching). The bump waits for
-    # the commit: a read between an earlier bump and the commit would cache the old targets under the new version.
-    transaction.on_commit(lambda: caching.bump(user_id))
+    # The dashboard shows targets and is cached under the person's version.
+    person_data_changed(user_id)
 
 
 @transaction.atomic

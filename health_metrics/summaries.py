@@ -18,8 +18,8 @@ from django.db.models import Count, F, Max, Min, Sum
 from django.utils import timezone
 
 from accounts.models import UserProfile
+from jeghealth_backend.metric_catalog import CATALOG, MetricSpec
 
-from .catalog import CATALOG, MetricSpec
 from .models import HealthMetric, HealthMetricSummary, PendingRollup, Period, Quality
 from .periods import bucket_expression, local_date, local_midnight, next_period_start, period_start
 

@@ -14,7 +14,8 @@ import statistics
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from .catalog import CATALOG, MetricSpec
+from jeghealth_backend.metric_catalog import CATALOG, MetricSpec
+
 from .models import Period
 from .periods import local_today
 from .summaries import aggregate_buckets

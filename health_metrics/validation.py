@@ -18,8 +18,7 @@ from typing import Any
 import orjson
 
 from jeghealth_backend.api.exceptions import ApplicationError
-
-from .catalog import CATALOG, DIASTOLIC, SYSTOLIC, VALUE, Unit
+from jeghealth_backend.metric_catalog import CATALOG, DIASTOLIC, SYSTOLIC, VALUE, Unit
 
 # A phone or device clock a little ahead of ours is normal; further ahead is a reading from the future.
 CLOCK_SKEW = timedelta(minutes=5)

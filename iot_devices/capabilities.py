@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from health_metrics.catalog import METRIC_TYPES
+from jeghealth_backend.metric_catalog import METRIC_TYPES
 
 from .choices import DeviceType
 
-# The metric types are health_metrics' catalogue; only which kind of device measures which is kept here.
+# The metric types are the metric catalogue's; only which kind of device measures which is kept here.
 ALL_METRIC_TYPES: tuple[str, ...] = METRIC_TYPES
 
 BLOOD_PRESSURE_THRESHOLD_KEYS = ("systolic_min", "systolic_max", "diastolic_min", "diastolic_max")

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from health_metrics.catalog import METRIC_TYPES
+from jeghealth_backend.metric_catalog import METRIC_TYPES
 
 from .choices import AlertSeverity, AlertType, DeviceType, HeartbeatStatus
 from .models import DeviceAlert, DeviceDataBatch, IoTDevice

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.audit import security_event_record
 from accounts.choices import SecurityEventType
 from jeghealth_backend.api.exceptions import ApplicationError, Conflict
-from reports.caching import dashboard_changed
+from jeghealth_backend.person_cache import person_data_changed
 
 from . import keys
 from .alerts import alert_raised, key_expiring
@@ -123,7 +123,7 @@ def device_create(
             device.save(force_insert=True)
     except IntegrityError:
         raise DeviceSerialTaken(fields={"serial_number": [DeviceSerialTaken.default_detail]}) from None
-    dashboard_changed(owner.pk)
+    person_data_changed(owner.pk)
     logger.info("device_created", extra={"device_id": str(device.id), "owner_id": str(owner.pk)})
     return DeviceCredentials(device=device, api_key=new_key.raw, verification_code=code)
 
@@ -143,7 +143,7 @@ def device_update(*, device: IoTDevice, data: dict[str, Any]) -> IoTDevice:
             device.save()
     except IntegrityError:
         raise DeviceSerialTaken(fields={"serial_number": [DeviceSerialTaken.default_detail]}) from None
-    dashboard_changed(device.owner_id)
+    person_data_changed(device.owner_id)
     return device
 
 
@@ -152,7 +152,7 @@ def device_delete(*, device: IoTDevice) -> None:
     """Forget the device, its batches and alerts. Readings it uploaded stay with the person (device set null)."""
     device_id, owner_id = str(device.pk), device.owner_id
     IoTDevice.objects.filter(pk=device.pk).delete()
-    dashboard_changed(owner_id)
+    person_data_changed(owner_id)
     logger.info("device_deleted", extra={"device_id": device_id})
 
 
@@ -191,7 +191,7 @@ def device_deactivate(*, device: IoTDevice) -> IoTDevice:
     if device.status != DeviceStatus.INACTIVE:
         device.status = DeviceStatus.INACTIVE
         device.save(update_fields=["status", "updated_at"])
-        dashboard_changed(device.owner_id)
+        person_data_changed(device.owner_id)
         logger.info("device_deactivated", extra={"device_id": str(device.id)})
     return device
 
@@ -205,7 +205,7 @@ def device_revoke(*, device: IoTDevice) -> IoTDevice:
     device.key_hash = ""
     device.verification_code_hash = ""
     device.save()
-    dashboard_changed(device.owner_id)
+    person_data_changed(device.owner_id)
     logger.info("device_revoked", extra={"device_id": str(device.id)})
     return device
 
@@ -234,7 +234,7 @@ def device_verify(*, device: IoTDevice, code: str) -> IoTDevice:
             device.verification_code_hash = ""
             device.verification_attempts = 0
             device.save()
-            dashboard_changed(device.owner_id)
+            person_data_changed(device.owner_id)
             logger.info("device_verified", extra={"device_id": str(device.id)})
             return device
         if not burned:
@@ -341,7 +341,7 @@ def alert_raise(*, device: IoTDevice, alert_type: str, severity: str, message: s
         created = DeviceAlert.objects.filter(pk=alert.pk).exists()
         if created:
             transaction.on_commit(lambda: alert_raised(alert))
-            dashboard_changed(device.owner_id)
+            person_data_changed(device.owner_id)
     return alert if created else None
 
 
@@ -359,7 +359,7 @@ def alert_resolve(*, alert: DeviceAlert) -> DeviceAlert:
         alert.is_resolved = True
         alert.resolved_at = timezone.now()
         alert.save(update_fields=["is_resolved", "resolved_at"])
-        dashboard_changed(alert.device.owner_id)
+        person_data_changed(alert.device.owner_id)
     return alert
 
 

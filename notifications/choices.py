@@ -40,7 +40,7 @@ class Platform(models.TextChoices):
     WEB = "web", "Web"
 
 
-# The one metric type with two values (health_metrics/catalog.py); its thresholds may bound both.
+# The one metric type with two values (jeghealth_backend/metric_catalog.py); its thresholds may bound both.
 BLOOD_PRESSURE = "blood_pressure"
 
 

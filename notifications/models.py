@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from health_metrics.catalog import METRIC_TYPE_CHOICES
+from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES
 
 from .choices import BLOOD_PRESSURE, Category, Channel, DeliveryStatus, EpisodeEndReason, Platform, Severity
 

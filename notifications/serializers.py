@@ -7,8 +7,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from health_metrics.catalog import METRIC_TYPE_CHOICES
 from jeghealth_backend.api.fields import HourMinuteField
+from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES
 
 from .choices import BLOOD_PRESSURE, Category, Platform, Severity
 from .models import AlertThreshold, EmergencyContact, Notification, PushToken

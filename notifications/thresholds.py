@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any, Literal
 
-from health_metrics.catalog import CATALOG
+from jeghealth_backend.metric_catalog import CATALOG
 
 from .choices import BLOOD_PRESSURE, Severity
 

@@ -12,9 +12,9 @@ from typing import Any
 from django.db.models import Q
 
 from health_metrics import selectors as metric_selectors
-from health_metrics.catalog import CATALOG, METRIC_TYPES, MetricSpec
 from health_metrics.models import HealthMetricTarget, Quality
 from health_metrics.periods import local_midnight
+from jeghealth_backend.metric_catalog import CATALOG, METRIC_TYPES, MetricSpec
 
 from . import sources
 from .daily import Day, daily_rows

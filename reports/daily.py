@@ -13,9 +13,9 @@ from datetime import date, timedelta, tzinfo
 
 from django.db.models import Count, Max, Min, Q, Sum
 
-from health_metrics.catalog import CATALOG
 from health_metrics.models import HealthMetric, Period, Quality
 from health_metrics.periods import bucket_expression, local_midnight
+from jeghealth_backend.metric_catalog import CATALOG
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from health_metrics.catalog import METRIC_TYPE_CHOICES
+from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES
 
 from . import storage
 from .choices import ReportFormat, ReportStatus, ReportType

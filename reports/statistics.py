@@ -13,7 +13,7 @@ import statistics
 from datetime import date, timedelta
 from typing import Any
 
-from health_metrics.catalog import MetricSpec
+from jeghealth_backend.metric_catalog import MetricSpec
 
 from .daily import Day
 

@@ -18,11 +18,11 @@ from accounts.access import subject_for
 from accounts.audit import audit_record
 from accounts.choices import AuditAction, CareScope
 from health_metrics import selectors as metric_selectors
-from health_metrics.catalog import METRIC_TYPES
 from health_metrics.models import Source
 from iot_devices import selectors as device_selectors
 from jeghealth_backend.api.exceptions import Conflict
 from jeghealth_backend.api.schema import ErrorEnvelopeSerializer
+from jeghealth_backend.metric_catalog import METRIC_TYPES
 
 from . import selectors, services, storage
 from .choices import ReportStatus

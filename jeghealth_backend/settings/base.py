@@ -355,7 +355,7 @@ SPECTACULAR_SETTINGS = {
         "BatchStatusEnum": "iot_devices.choices.BatchStatus",
         "HeartbeatStatusEnum": "iot_devices.choices.HeartbeatStatus",
         "HealthStatusEnum": ["ok", "degraded", "error"],
-        "MetricTypeEnum": "health_metrics.catalog.METRIC_TYPE_CHOICES",
+        "MetricTypeEnum": "jeghealth_backend.metric_catalog.METRIC_TYPE_CHOICES",
         "ReportStatusEnum": "reports.choices.ReportStatus",
         # Two choice sets share the field name `severity`: alert severities, and drug interaction severities.
         "SeverityEnum": "notifications.choices.Severity",

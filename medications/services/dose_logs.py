@@ -16,9 +16,9 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from jeghealth_backend.person_cache import person_data_changed
 from notifications.choices import Category
 from notifications.services import notify
-from reports.caching import dashboard_changed
 
 from ..choices import DoseStatus, Frequency, LoggedStatus
 from ..doses import grace_window, tz_of
@@ -97,7 +97,7 @@ def dose_log(
             setattr(log, key, value)
         log.save(update_fields=[*fields, "updated_at"])
     _adjust_quantity(regimen, was_taken=previous == DoseStatus.TAKEN, is_taken=status == DoseStatus.TAKEN, now=now)
-    dashboard_changed(regimen.user_id)
+    person_data_changed(regimen.user_id)
     return log, created
 
 
@@ -188,7 +188,7 @@ def doses_mark_missed(*, now: datetime | None = None) -> int:
             doses = materialise_missed(regimen, tz_of(regimen.user), until=cutoff)
             if doses:
                 # A span without doses changed nothing the dashboard shows: no recomputation for it.
-                dashboard_changed(regimen.user_id)
+                person_data_changed(regimen.user_id)
             total += doses
     logger.info("doses_marked_missed", extra={"count": total})
     return total

@@ -20,7 +20,7 @@ from accounts.access import grant_covers
 from accounts.audit import audit_record
 from accounts.choices import AuditAction, CareScope
 from jeghealth_backend.api.exceptions import Conflict
-from reports.caching import dashboard_changed
+from jeghealth_backend.person_cache import person_data_changed
 
 from ..choices import DoseForm
 from ..doses import tz_of
@@ -117,7 +117,7 @@ def regimen_create(*, user, data: dict[str, Any], prescribed_by=None, now: datet
     regimen.next_reminder_at = next_dose_after(regimen, tz_of(user), now)
     _save(regimen, force_insert=True)
     refill_rearm_or_remind(regimen_id=regimen.pk, now=now)
-    dashboard_changed(user.pk)
+    person_data_changed(user.pk)
     logger.info("regimen_created", extra={"regimen_id": str(regimen.pk), "user_id": str(user.pk)})
     regimen.refresh_from_db()
     return RegimenResult(regimen, _warnings_for(regimen))
@@ -175,7 +175,7 @@ def regimen_update(*, regimen: Regimen, data: dict[str, Any], now: datetime | No
     regimen.next_reminder_at = next_dose_after(regimen, tz_of(regimen.user), now)
     _save(regimen)
     refill_rearm_or_remind(regimen_id=regimen.pk, now=now)
-    dashboard_changed(regimen.user_id)
+    person_data_changed(regimen.user_id)
     regimen.refresh_from_db()
     return RegimenResult(regimen, _warnings_for(regimen))
 
@@ -193,7 +193,7 @@ def regimen_end(*, regimen: Regimen, now: datetime | None = None) -> Regimen:
     regimen.end_date = max(regimen.start_date, min(regimen.end_date or today, today))
     regimen.next_reminder_at = None
     _save(regimen)
-    dashboard_changed(regimen.user_id)
+    person_data_changed(regimen.user_id)
     logger.info("regimen_ended", extra={"regimen_id": str(regimen.pk)})
     return regimen
 

@@ -18,12 +18,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from jeghealth_backend.person_cache import person_data_changed
 from notifications import selectors
 from notifications.channels import CHANNELS, get_channel
 from notifications.channels.base import BaseChannel, DeliverySkipped, PermanentDeliveryError, TransientDeliveryError
 from notifications.choices import Category, Channel, DeliveryStatus, Severity
 from notifications.models import Notification, NotificationDelivery
-from reports.caching import dashboard_changed
 
 logger = logging.getLogger("jeghealth.notifications")
 
@@ -86,7 +86,7 @@ def notify(
         for name, channel in CHANNELS.items()
     ]
     NotificationDelivery.objects.bulk_create(rows)
-    dashboard_changed(user.pk)
+    person_data_changed(user.pk)
     enqueue_on_commit([row.id for row in rows if row.status == DeliveryStatus.PENDING and row.not_before is None])
     logger.info(
         "notification_created",

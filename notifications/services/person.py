@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from jeghealth_backend.person_cache import person_data_changed
 from notifications import selectors
 from notifications.choices import EpisodeEndReason
 from notifications.exceptions import InvalidInput, NotFound
@@ -22,7 +23,6 @@ from notifications.models import (
     PushToken,
     QuietHours,
 )
-from reports.caching import dashboard_changed
 
 MAX_ACTIVE_PUSH_TOKENS = 10
 MAX_EMERGENCY_CONTACTS = 10
@@ -33,7 +33,7 @@ def notification_mark_read(*, notification: Notification) -> Notification:
     """Mark one notification read (already read stays as it was)."""
     now = timezone.now()
     if Notification.objects.filter(pk=notification.pk, is_read=False).update(is_read=True, read_at=now):
-        dashboard_changed(notification.recipient_id)
+        person_data_changed(notification.recipient_id)
     notification.refresh_from_db()
     return notification
 
@@ -43,7 +43,7 @@ def notifications_mark_all_read(*, user) -> int:
     """Mark every unread notification of USER's inbox read; answer how many changed."""
     changed = selectors.notification_list(user=user).filter(is_read=False).update(is_read=True, read_at=timezone.now())
     if changed:
-        dashboard_changed(user.pk)
+        person_data_changed(user.pk)
     return changed
 
 

@@ -4,7 +4,7 @@ Computed in a fixed number of queries whatever the length of the history: the la
 query, health_metrics' selector), every type's daily aggregates of the last 60 days (one GROUP BY), the active
 targets (one) and their progress (one or two each, at most MAX_TARGETS), today's doses and the adherence of the
 last 7 and 30 days (three each, medications' selectors), the next appointments (two), the inbox (two) and the
-devices (one). The answer is cached until the person's data changes (caching.py).
+devices (one). The answer is cached until the person's data changes (jeghealth_backend.person_cache).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 from django.db.models import Q
 
 from health_metrics import selectors as metric_selectors
-from health_metrics.catalog import CATALOG, METRIC_TYPES
 from health_metrics.periods import local_today
 from health_metrics.progress import target_progress
+from jeghealth_backend import person_cache
+from jeghealth_backend.metric_catalog import CATALOG, METRIC_TYPES
 
 from .. import sources
-from ..caching import cached_dashboard
 from ..daily import Daily, daily_rows
 from ..statistics import sides, trend
 from .insights import insights_from
@@ -37,7 +37,9 @@ def dashboard_get(*, user, now: datetime) -> dict[str, Any]:
     """The dashboard of USER at NOW, from the cache while none of the person's data changed."""
     tz = user.profile.tzinfo
     today = local_today(tz, now)
-    return cached_dashboard(user.pk, ("v1", today, tz.key), lambda: dashboard_compute(user=user, now=now))
+    return person_cache.cached(
+        user.pk, "dashboard", ("v1", today, tz.key), lambda: dashboard_compute(user=user, now=now)
+    )
 
 
 def dashboard_compute(*, user, now: datetime) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from health_metrics.catalog import CATALOG
+from jeghealth_backend.metric_catalog import CATALOG
 
 from ..daily import Daily
 from ..statistics import daily_value, trend

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from health_metrics.catalog import CATALOG, MetricSpec
+from jeghealth_backend.metric_catalog import CATALOG, MetricSpec
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"

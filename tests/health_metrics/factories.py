@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import factory
 
-from health_metrics.catalog import CATALOG
 from health_metrics.models import HealthMetric, HealthMetricTarget
 from health_metrics.services import metrics_changed
+from jeghealth_backend.metric_catalog import CATALOG
 from tests.accounts.factories import UserFactory
 
 

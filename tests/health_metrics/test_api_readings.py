@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from health_metrics.catalog import CATALOG
 from health_metrics.models import HealthMetric
 from iot_devices.models import IoTDevice
+from jeghealth_backend.metric_catalog import CATALOG
 from tests.health_metrics.conftest import BASE, set_timezone
 from tests.health_metrics.factories import BloodPressureFactory, HealthMetricFactory
 

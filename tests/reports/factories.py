@@ -10,8 +10,8 @@ import factory
 from django.conf import settings
 from django.utils import timezone
 
-from health_metrics.catalog import CATALOG, METRIC_TYPES
 from health_metrics.models import HealthMetric
+from jeghealth_backend.metric_catalog import CATALOG, METRIC_TYPES
 from reports.models import Report
 from tests.accounts.factories import UserFactory
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from health_metrics import services as metric_services
 from iot_devices import services as device_services
+from jeghealth_backend.person_cache import person_data_changed
 from notifications.services import notify
-from reports.caching import dashboard_changed
 from tests.appointments.factories import AppointmentFactory, ProviderProfileFactory
 from tests.health_metrics.factories import TargetFactory
 from tests.iot_devices.factories import pair_device
@@ -132,7 +132,7 @@ class TestDashboardCache:
         notify(user=user_a, category="system", title="Hi", body="")
         assert client_a.get(URL).json()["notifications"]["unread_count"] == 0  # cached, no hook called yet
         with django_capture_on_commit_callbacks(execute=True):
-            dashboard_changed(user_a.pk)
+            person_data_changed(user_a.pk)
         assert client_a.get(URL).json()["notifications"]["unread_count"] == 1
 
     def test_another_persons_writes_leave_my_cache_alone(
@@ -140,6 +140,6 @@ class TestDashboardCache:
     ):
         client_a.get(URL)
         with django_capture_on_commit_callbacks(execute=True):
-            dashboard_changed(user_b.pk)
+            person_data_changed(user_b.pk)
         with django_assert_max_num_queries(3):
             client_a.get(URL)

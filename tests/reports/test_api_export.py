@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.models import AuditEvent, CareTeamGrant
-from health_metrics.catalog import CATALOG, METRIC_TYPES
 from health_metrics.models import HealthMetric
+from jeghealth_backend.metric_catalog import CATALOG, METRIC_TYPES
 from reports.interop import fhir
 from tests.health_metrics.factories import HealthMetricFactory
 from tests.iot_devices.factories import pair_device

@@ -7,6 +7,10 @@ is adding one row; nothing else in the code lists metric types.
 
 Plausible ranges are deliberately much wider than alert thresholds: a crisis reading must be stored and
 alerted on, never refused.
+
+It is on the ground floor because it is the product's reference data, not one app's: health metrics validates
+and summarises with it, alerts words its messages with it, devices list what they measure from it, reports export
+with it. It holds data only and imports nothing of the project.
 """
 
 from __future__ import annotations

@@ -7,9 +7,11 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from jeghealth_backend.api.viewsets import BaseViewSet
 
 from .care_team import care_grant_create, care_grant_revoke, care_grants_visible_to
 from .choices import CareScope
@@ -63,15 +65,14 @@ class AccessLogSerializer(serializers.ModelSerializer):
         return {"id": str(event.actor_id), "name": event.actor.full_name, "email": event.actor.email}
 
 
-class CareTeamViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class CareTeamViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, BaseViewSet):
     """A patient's grants to doctors (and, for a doctor, the grants made to them)."""
 
     serializer_class = CareTeamGrantSerializer
-    queryset = CareTeamGrant.objects.none()  # for the schema; rows come from get_queryset
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    model = CareTeamGrant
     filter_backends: list = []
 
-    def get_queryset(self):
+    def scoped_queryset(self):
         return care_grants_visible_to(user=self.request.user)
 
     @extend_schema(tags=TAGS)
@@ -92,13 +93,14 @@ class CareTeamViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AccessLogViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class AccessLogViewSet(mixins.ListModelMixin, BaseViewSet):
     """Who, other than me, read or changed my data."""
 
     serializer_class = AccessLogSerializer
+    model = AuditEvent
     filter_backends: list = []
 
-    def get_queryset(self):
+    def scoped_queryset(self):
         user = self.request.user
         return (
             AuditEvent.objects.filter(patient=user).exclude(actor=user).select_related("actor").order_by("-created_at")

@@ -6,11 +6,12 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.access import PatientScopedMixin
+from jeghealth_backend.api.viewsets import BaseViewSet
 
 from . import selectors, services
 from .filters import ReadingFilter
@@ -35,7 +36,6 @@ from .serializers import (
 from .trends import trends_get
 from .validation import ReadingInvalid
 
-UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 # Default spans of a summary without dates, and the longest one asked.
 SUMMARY_DEFAULT_DAYS = {Period.DAILY: 30, Period.WEEKLY: 12 * 7, Period.MONTHLY: 365}
 SUMMARY_MAX_DAYS = 5 * 366
@@ -51,20 +51,18 @@ class HealthMetricViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    BaseViewSet,
 ):
     serializer_class = HealthMetricSerializer
+    model = HealthMetric
     filterset_class = ReadingFilter
     care_scope = "health_metrics"
     audit_resource_type = "health_metric"
     ordering_fields = ["recorded_at", "created_at", "metric_type", "value"]
     ordering = ["-recorded_at", "-created_at"]
-    lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no person
-            return HealthMetric.objects.none()
+    def scoped_queryset(self):
         return selectors.metric_queryset(user=self.subject)
 
     @extend_schema(
@@ -192,18 +190,16 @@ class TargetViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    BaseViewSet,
 ):
     serializer_class = MetricTargetSerializer
+    model = HealthMetricTarget
     filter_backends = []
     care_scope = "health_metrics"
     audit_resource_type = "health_metric_target"
-    lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return HealthMetricTarget.objects.none()
+    def scoped_queryset(self):
         return selectors.target_queryset(user=self.subject)
 
     @extend_schema(summary="Add a target", request=MetricTargetInputSerializer, responses={201: MetricTargetSerializer})

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jeghealth_backend.api.exceptions import PayloadTooLarge
 from jeghealth_backend.api.schema import ErrorEnvelopeSerializer
+from jeghealth_backend.api.viewsets import BaseViewSet
 
 from . import ingestion, selectors, services
 from .authentication import DeviceKeyAuthentication
@@ -38,7 +39,6 @@ from .throttling import DeviceRateThrottle, DeviceVerifyRateThrottle
 
 TAGS = ["devices"]
 DEVICE_TAGS = ["devices (device API)"]
-UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
 
 def _credentials_payload(serializer_class, credentials: services.DeviceCredentials) -> dict:
@@ -55,16 +55,14 @@ def _credentials_payload(serializer_class, credentials: services.DeviceCredentia
     list=extend_schema(tags=TAGS, summary="The owner's devices"),
     retrieve=extend_schema(tags=TAGS, summary="One device"),
 )
-class DeviceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DeviceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     serializer_class = DeviceSerializer
+    model = IoTDevice
     filterset_class = DeviceFilter
     ordering_fields = ["created_at", "name", "last_seen_at", "status", "device_type"]
-    lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return IoTDevice.objects.none()
+    def scoped_queryset(self):
         return selectors.device_list(owner=self.request.user)
 
     @extend_schema(
@@ -121,27 +119,24 @@ class DeviceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     list=extend_schema(tags=TAGS, summary="A device's upload batches"),
     retrieve=extend_schema(tags=TAGS, summary="One upload batch, with the rejected readings"),
 )
-class DeviceBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DeviceBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     serializer_class = BatchSerializer
+    model = DeviceDataBatch
     filterset_class = BatchFilter
     ordering_fields = ["received_at", "status"]
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return DeviceDataBatch.objects.none()
+    def scoped_queryset(self):
         return selectors.batch_list(owner=self.request.user, device_id=self.kwargs["device_pk"])
 
 
 @extend_schema_view(list=extend_schema(tags=TAGS, summary="Alerts of the owner's devices"))
-class AlertViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(mixins.ListModelMixin, BaseViewSet):
     serializer_class = AlertSerializer
+    model = DeviceAlert
     filterset_class = AlertFilter
     ordering_fields = ["created_at", "severity", "alert_type"]
-    lookup_value_regex = UUID_PATTERN
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return DeviceAlert.objects.none()
+    def scoped_queryset(self):
         return selectors.alert_list(owner=self.request.user)
 
     @extend_schema(tags=TAGS, summary="Resolve an alert", request=None, responses={200: AlertSerializer})

@@ -12,13 +12,14 @@ from datetime import timedelta
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.access import PatientScopedMixin
 from accounts.choices import CareScope
+from jeghealth_backend.api.viewsets import BaseViewSet
 
 from . import selectors, services
 from .doses import tz_of
@@ -51,7 +52,6 @@ PATIENT = OpenApiParameter(
     OpenApiTypes.UUID,
     description="A doctor reads this patient's data (needs the patient's live grant of `medications`; else 404).",
 )
-UUID_RE = "[0-9a-fA-F-]{36}"
 DEFAULT_RANGE_DAYS = 30
 
 
@@ -72,41 +72,39 @@ def _warning(finding: Finding) -> dict:
 
 
 @extend_schema_view(list=extend_schema(tags=TAGS), retrieve=extend_schema(tags=TAGS))
-class CategoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CategoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     """The catalog's therapeutic categories."""
 
     serializer_class = MedicationCategorySerializer
-    queryset = MedicationCategory.objects.none()
-    lookup_value_regex = UUID_RE
+    model = MedicationCategory
     filter_backends: list = []
 
-    def get_queryset(self):
+    def scoped_queryset(self):
         return selectors.category_list()
 
 
 @extend_schema_view(list=extend_schema(tags=TAGS), retrieve=extend_schema(tags=TAGS))
-class CatalogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CatalogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     """The medication catalog (reference data loaded from fixtures)."""
 
     serializer_class = MedicationSerializer
-    queryset = Medication.objects.none()
-    lookup_value_regex = UUID_RE
+    model = Medication
     filterset_class = MedicationFilter
     ordering_fields = ["generic_name", "atc_code"]
 
-    def get_queryset(self):
+    def scoped_queryset(self):
         return selectors.medication_list()
 
 
 @extend_schema_view(list=extend_schema(tags=TAGS))
-class InteractionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class InteractionViewSet(mixins.ListModelMixin, BaseViewSet):
     """The interaction table, and checking a list of medications against it."""
 
     serializer_class = DrugInteractionSerializer
-    queryset = DrugInteraction.objects.none()
+    model = DrugInteraction
     filter_backends: list = []
 
-    def get_queryset(self):
+    def scoped_queryset(self):
         return selectors.interaction_list()
 
     @extend_schema(tags=TAGS, request=InteractionCheckInputSerializer, responses={200: InteractionCheckSerializer})
@@ -116,12 +114,12 @@ class InteractionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(InteractionCheckSerializer(check_items(data["medications"])).data)
 
 
-class PrescriptionViewSet(viewsets.GenericViewSet):
+class PrescriptionViewSet(BaseViewSet):
     """A doctor starts a regimen for a patient who granted them the `medications` scope."""
 
     permission_classes = [IsAuthenticated, IsDoctor]
     serializer_class = PrescriptionInputSerializer
-    queryset = Regimen.objects.none()
+    model = Regimen
     filter_backends: list = []
     pagination_class = None
 
@@ -142,22 +140,19 @@ class RegimenViewSet(
     PatientScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
+    BaseViewSet,
 ):
     """A person's regimens, their doses, and adherence."""
 
     care_scope = CareScope.MEDICATIONS
     audit_resource_type = "medication_regimen"
     serializer_class = RegimenSerializer
-    queryset = Regimen.objects.none()
-    lookup_value_regex = UUID_RE
+    model = Regimen
     filterset_class = RegimenFilter
     ordering_fields = ["created_at", "start_date", "name"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Regimen.objects.none()
+    def scoped_queryset(self):
         return selectors.regimen_list(user=self.subject)
 
     def get_serializer_context(self):

@@ -10,7 +10,8 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.viewsets import GenericViewSet
+
+from jeghealth_backend.api.viewsets import BaseViewSet
 
 from . import selectors, services
 from .filters import NotificationFilter
@@ -31,22 +32,19 @@ from .serializers import (
 )
 
 TAGS = ["notifications"]
-UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
 @extend_schema(tags=TAGS)
-class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     """The person's inbox, newest first; filters `is_read` and `category`."""
 
     serializer_class = NotificationSerializer
+    model = Notification
     filterset_class = NotificationFilter
     ordering_fields = ["created_at"]
     ordering = ["-created_at"]
-    lookup_value_regex = UUID_PATTERN
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no person
-            return Notification.objects.none()
+    def scoped_queryset(self):
         return selectors.notification_list(user=self.request.user)
 
     @extend_schema(request=None, responses={200: UnreadCountSerializer})
@@ -110,12 +108,11 @@ class _OwnedCrudViewSet(
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    GenericViewSet,
+    BaseViewSet,
 ):
     """CRUD over the person's own rows: input serializer → one service → output serializer."""
 
     input_serializer_class: type
-    lookup_value_regex = UUID_PATTERN
     filter_backends: list = []
 
     def _validated(self, instance=None, partial: bool = False) -> dict:
@@ -133,11 +130,10 @@ class _OwnedCrudViewSet(
 )
 class EmergencyContactViewSet(_OwnedCrudViewSet):
     serializer_class = EmergencyContactSerializer
+    model = EmergencyContact
     input_serializer_class = EmergencyContactInputSerializer
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return EmergencyContact.objects.none()
+    def scoped_queryset(self):
         return selectors.emergency_contact_list(user=self.request.user)
 
     @extend_schema(request=EmergencyContactInputSerializer, responses={201: EmergencyContactSerializer})
@@ -161,11 +157,10 @@ class EmergencyContactViewSet(_OwnedCrudViewSet):
 )
 class AlertThresholdViewSet(_OwnedCrudViewSet):
     serializer_class = AlertThresholdSerializer
+    model = AlertThreshold
     input_serializer_class = AlertThresholdInputSerializer
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return AlertThreshold.objects.none()
+    def scoped_queryset(self):
         return selectors.alert_threshold_list(user=self.request.user)
 
     @extend_schema(request=AlertThresholdInputSerializer, responses={201: AlertThresholdSerializer})

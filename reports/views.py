@@ -7,7 +7,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -22,6 +22,7 @@ from health_metrics.models import Source
 from iot_devices import selectors as device_selectors
 from jeghealth_backend.api.exceptions import Conflict
 from jeghealth_backend.api.schema import ErrorEnvelopeSerializer
+from jeghealth_backend.api.viewsets import BaseViewSet
 from jeghealth_backend.metric_catalog import METRIC_TYPES
 
 from . import selectors, services, storage
@@ -39,7 +40,6 @@ from .serializers import (
     ReportSerializer,
 )
 
-UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 EXPORT_FORMATS = ("csv", "fhir")
 FHIR_CONTENT_TYPE = "application/fhir+json"
 
@@ -57,17 +57,15 @@ class FormatIsOurParameter(DefaultContentNegotiation):
     list=extend_schema(summary="The person's reports, newest first"),
     retrieve=extend_schema(summary="One report: its status and, once ready, its download URL"),
 )
-class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
     serializer_class = ReportSerializer
+    model = Report
     filterset_class = ReportFilter
     ordering_fields = ["created_at", "start_date", "end_date"]
     ordering = ["-created_at"]
-    lookup_value_regex = UUID_PATTERN
     content_negotiation_class = FormatIsOurParameter
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no person
-            return Report.objects.none()
+    def scoped_queryset(self):
         return selectors.report_list(user=self.request.user)
 
     @extend_schema(

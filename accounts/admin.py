@@ -64,11 +64,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "resource_type", "resource_id", "actor", "patient", "ip_address"]
+    list_display = ["created_at", "action", "resource_type", "resource_id", "actor_email", "patient", "ip_address"]
     list_filter = ["action", "resource_type"]
-    search_fields = ["resource_id", "actor__email", "patient__email", "request_id"]
+    search_fields = ["resource_id", "actor_email", "patient__email", "request_id"]
     date_hierarchy = "created_at"
-    list_select_related = ["actor", "patient"]
+    list_select_related = ["patient"]
 
 
 @admin.register(SecurityEvent)
@@ -84,11 +84,11 @@ class SecurityEventAdmin(ReadOnlyAdmin):
 class CareTeamGrantAdmin(admin.ModelAdmin):
     """Admins may revoke a grant (set revoked_at) on a patient's request; they never create one for them."""
 
-    list_display = ["patient", "doctor", "scopes", "expires_at", "created_at", "revoked_at"]
+    list_display = ["patient", "grantee", "scopes", "expires_at", "created_at", "revoked_at"]
     list_filter = ["revoked_at"]
-    search_fields = ["patient__email", "doctor__email"]
-    readonly_fields = ["patient", "doctor", "scopes", "created_at"]
-    list_select_related = ["patient", "doctor"]
+    search_fields = ["patient__email", "grantee__email"]
+    readonly_fields = ["patient", "grantee", "scopes", "created_at"]
+    list_select_related = ["patient", "grantee"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -1,43 +1,69 @@
 """Whose data a request acts on, in one place for every app.
 
-A person acts on their own data. A doctor acts on a patient's data by adding `patient=<id>` to the query, and
-only while the patient's live grant covers the app's scope; in every other case the answer is 404, with no hint
-whether the patient exists. Each access to someone else's data is written to the audit log in the same request.
+A person acts on their own data. A doctor or a caregiver acts on a patient's data by adding `patient=<id>` to
+the query, and only while the patient's live grant to them covers the app's scope; in every other case the
+answer is 404, with no hint whether the patient exists. A caregiver only reads (403 on every write), a doctor
+writes only where an app says so. Each access to someone else's data is written to the audit log in the same
+request. This module is the one place grants are checked: views use `subject_for`/`PatientScopedMixin`,
+services `grant_covers`/`grant_require_write`, and `accounts.selectors.care_grantees` reads the same liveness.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from django.db.models import Q
+from django.db.models import QuerySet
 from django.http import Http404
-from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
 from .audit import ACTION_BY_METHOD, audit_record
 from .models import CareTeamGrant, User
-from .selectors import user_has_role
+
+CAREGIVER_READ_ONLY = "A caregiver's grant lets you read this patient's data, never change it."
+DOCTOR_READ_ONLY = "A care-team grant lets you read this patient's data, not change it."
 
 
-def live_grants(*, doctor: User):
-    """Grants to DOCTOR that are neither revoked nor expired, right now."""
-    now = timezone.now()
-    return CareTeamGrant.objects.filter(doctor=doctor, revoked_at__isnull=True).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
+def live_grants(*, grantee: User) -> QuerySet[CareTeamGrant]:
+    """Grants held by GRANTEE that are in force right now (`CareTeamGrant.objects.live()`)."""
+    return CareTeamGrant.objects.live().filter(grantee=grantee)
 
 
-def grant_covers(*, doctor: User, patient_id, scope: str) -> bool:
-    if not user_has_role(doctor, "doctor"):
-        return False
-    grant = live_grants(doctor=doctor).filter(patient_id=patient_id).only("scopes").first()
-    return grant is not None and scope in (grant.scopes or [])
+def live_grant(*, grantee: User, patient_id, scope: str) -> CareTeamGrant | None:
+    """GRANTEE's live grant from PATIENT_ID if it covers SCOPE, else None. The one check behind every `?patient=`."""
+    if not getattr(grantee, "is_authenticated", False):
+        return None
+    grant = live_grants(grantee=grantee).filter(patient_id=patient_id).only("id", "role", "scopes").first()
+    if grant is None or scope not in (grant.scopes or []):
+        return None
+    return grant
+
+
+def grant_covers(*, grantee: User, patient_id, scope: str) -> bool:
+    """Whether GRANTEE may read PATIENT_ID's data of SCOPE right now (doctor or caregiver alike)."""
+    return live_grant(grantee=grantee, patient_id=patient_id, scope=scope) is not None
+
+
+def grant_require_write(*, grantee: User, patient_id, scope: str) -> CareTeamGrant:
+    """GRANTEE's live grant from PATIENT_ID of SCOPE, when it lets them write where an app allows a grantee to.
+
+    Raises Http404 without a live grant of the scope (whether or not the patient exists), and PermissionDenied
+    (403) for a caregiver's grant: a caregiver never writes the patient's data.
+    """
+    grant = live_grant(grantee=grantee, patient_id=patient_id, scope=scope)
+    if grant is None:
+        raise Http404
+    if not grant.allows_write:
+        raise PermissionDenied(CAREGIVER_READ_ONLY)
+    return grant
 
 
 def subject_for(request: Request, *, scope: str) -> User:
-    """The person whose data REQUEST reads or writes, for an app of SCOPE. Raises Http404 when not allowed."""
+    """The person whose data REQUEST reads or writes, for an app of SCOPE. Raises Http404 when not allowed.
+
+    Resolved once per request and scope; the grant it was resolved under is kept for `grant_for`.
+    """
     cached = getattr(request, "_jeg_subjects", {})
     if scope in cached:
         return cached[scope]
@@ -51,27 +77,43 @@ def subject_for(request: Request, *, scope: str) -> User:
             raise Http404 from None
         if patient_id == request.user.pk:
             subject = request.user
-        elif grant_covers(doctor=request.user, patient_id=patient_id, scope=scope):
-            subject = User.objects.select_related("profile").filter(pk=patient_id, is_active=True).first()
+        else:
+            grant = live_grant(grantee=request.user, patient_id=patient_id, scope=scope)
+            subject = None
+            if grant is not None:
+                subject = User.objects.select_related("profile").filter(pk=patient_id, is_active=True).first()
             if subject is None:
                 raise Http404
-        else:
-            raise Http404
+            grants = getattr(request, "_jeg_grants", {})
+            grants[scope] = grant
+            request._jeg_grants = grants
     cached[scope] = subject
     request._jeg_subjects = cached
     return subject
+
+
+def grant_for(request: Request, *, scope: str) -> CareTeamGrant | None:
+    """The grant under which REQUEST acts on someone else's data of SCOPE (None for one's own data).
+
+    Resolves the subject first, so it raises Http404 exactly when `subject_for` does.
+    """
+    subject_for(request, scope=scope)
+    return getattr(request, "_jeg_grants", {}).get(scope)
 
 
 class PatientScopedMixin:
     """For viewsets whose rows belong to one person: resolves the subject and audits access by others.
 
     Set `care_scope` (the grant scope) and `audit_resource_type`. Querysets use `self.subject`; a successful
-    answer to a doctor acting on a patient writes one audit row per object touched (or one for a list).
+    answer to a grantee acting on a patient writes one audit row per object touched (or one for a list).
+
+    Writes under `?patient=` are refused (403) before the view runs: always under a caregiver's grant, and
+    under a doctor's unless the app sets `others_may_write` (its actions then decide what a doctor may do).
     """
 
     care_scope: str = ""
     audit_resource_type: str = ""
-    # Doctors read a patient's data; an app that lets them write (prescriptions, appointment status) says so.
+    # Grantees read a patient's data; an app that lets doctors write (appointment status) says so. Caregivers never.
     others_may_write: bool = False
 
     @property
@@ -82,8 +124,12 @@ class PatientScopedMixin:
         super().initial(request, *args, **kwargs)
         # A method the view does not serve is dispatch's 405, whoever's data the query names (TRACE is not safe).
         served = request.method.lower() in self.http_method_names and hasattr(self, request.method.lower())
-        if served and request.method not in SAFE_METHODS and not self.others_may_write and self.acting_for_other:
-            raise PermissionDenied("A care-team grant lets you read this patient's data, not change it.")
+        if served and request.method not in SAFE_METHODS and self.acting_for_other:
+            grant = grant_for(request, scope=self.care_scope)
+            if grant is not None and not grant.allows_write:
+                raise PermissionDenied(CAREGIVER_READ_ONLY)
+            if not self.others_may_write:
+                raise PermissionDenied(DOCTOR_READ_ONLY)
 
     @property
     def acting_for_other(self) -> bool:

@@ -1,7 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from . import services
+from .care_team import care_grant_revoke
 from .models import AuditEvent, CareTeamGrant, Role, SecurityEvent, User, UserProfile, UserRole
 
 
@@ -64,11 +65,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "resource_type", "resource_id", "actor", "patient", "ip_address"]
+    list_display = ["created_at", "action", "resource_type", "resource_id", "actor_email", "patient", "ip_address"]
     list_filter = ["action", "resource_type"]
-    search_fields = ["resource_id", "actor__email", "patient__email", "request_id"]
+    search_fields = ["resource_id", "actor_email", "patient__email", "request_id"]
     date_hierarchy = "created_at"
-    list_select_related = ["actor", "patient"]
+    list_select_related = ["patient"]
 
 
 @admin.register(SecurityEvent)
@@ -82,13 +83,51 @@ class SecurityEventAdmin(ReadOnlyAdmin):
 
 @admin.register(CareTeamGrant)
 class CareTeamGrantAdmin(admin.ModelAdmin):
-    """Admins may revoke a grant (set revoked_at) on a patient's request; they never create one for them."""
+    """Grants are the patient's: an admin reads them and, on the patient's request, revokes them; nothing else.
 
-    list_display = ["patient", "doctor", "scopes", "expires_at", "created_at", "revoked_at"]
-    list_filter = ["revoked_at"]
-    search_fields = ["patient__email", "doctor__email"]
-    readonly_fields = ["patient", "doctor", "scopes", "created_at"]
-    list_select_related = ["patient", "doctor"]
+    Every field is read-only and the change form saves nothing (an admin once could clear `revoked_at` and
+    silently undo a patient's revocation). Revocation goes only through `care_grant_revoke`, the same service as
+    the patient's `DELETE care-team/{id}/`, and is recorded as a security event naming the admin.
+    """
+
+    list_display = ["id", "role", "patient", "grantee", "invited_email", "status", "expires_at", "revoked_at"]
+    list_filter = ["role", "revoked_at"]
+    search_fields = ["patient__email", "grantee__email", "invited_email"]
+    fields = [
+        "id",
+        "role",
+        "patient",
+        "grantee",
+        "invited_email",
+        "scopes",
+        "status",
+        "created_at",
+        "accepted_at",
+        "expires_at",
+        "invitation_expires_at",
+        "revoked_at",
+    ]
+    readonly_fields = fields
+    list_select_related = ["patient", "grantee"]
+    actions = ["revoke_selected"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.change_careteamgrant")
+
+    @admin.display(description="Status")
+    def status(self, grant: CareTeamGrant) -> str:
+        return grant.status
+
+    @admin.action(description="Revoke the selected grants (on the patient's request)", permissions=["revoke"])
+    def revoke_selected(self, request, queryset) -> None:
+        revoked = sum(care_grant_revoke(grant=grant, by=request.user, request=request) for grant in queryset)
+        self.message_user(request, f"{revoked} grant(s) revoked.", messages.SUCCESS)

@@ -48,9 +48,12 @@ def audit_record(
     if actor is None or patient is None or actor.pk == patient.pk:
         return
     origin = request_origin(request)
+    # Who acted, as they are now: the row keeps it after the actor's account is erased.
+    snapshot = AuditEvent.actor_snapshot(actor)
     rows = [
         AuditEvent(
             actor=actor,
+            **snapshot,
             patient=patient,
             action=action,
             resource_type=resource_type,

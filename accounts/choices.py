@@ -34,6 +34,21 @@ class CareScope(models.TextChoices):
     HEALTH_METRICS = "health_metrics", "Health metrics"
     MEDICATIONS = "medications", "Medications"
     APPOINTMENTS = "appointments", "Appointments"
+    ALERTS = "alerts", "Alerts"
+
+
+class GrantRole(models.TextChoices):
+    """Who a grant is to: a doctor (may write where an app allows it) or a caregiver (reads, never writes)."""
+
+    DOCTOR = "doctor", "Doctor"
+    CAREGIVER = "caregiver", "Caregiver"
+
+
+class GrantStatus(models.TextChoices):
+    INVITED = "invited", "Invited"
+    ACTIVE = "active", "Active"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
 
 
 class AuditAction(models.TextChoices):
@@ -52,5 +67,7 @@ class SecurityEventType(models.TextChoices):
     PASSWORD_RESET = "password_reset", "Password reset"
     GRANT_CREATED = "grant_created", "Care-team grant created"
     GRANT_REVOKED = "grant_revoked", "Care-team grant revoked"
+    CARE_INVITATION_SENT = "care_invitation_sent", "Caregiver invitation sent"
+    CARE_INVITATION_ACCEPTED = "care_invitation_accepted", "Caregiver invitation accepted"
     DEVICE_KEY_ROTATED = "device_key_rotated", "Device key rotated"
     ACCOUNT_DELETED = "account_deleted", "Account deleted"

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from jeghealth_backend.api.renderers import json_default
 
+from .choices import GrantRole
 from .models import AuditEvent, CareTeamGrant, SecurityEvent, User
 
 APPS_WITH_DATA = (
@@ -65,28 +66,19 @@ def export_sections(user: User) -> Iterator[tuple[str, Iterable[dict]]]:
             }
         ],
     )
-    grants = CareTeamGrant.objects.filter(patient=user).select_related("doctor").order_by("created_at")
-    yield (
-        "care_team_grants",
-        (
-            {
-                "id": str(g.pk),
-                "doctor": {"id": str(g.doctor_id), "email": g.doctor.email, "name": g.doctor.full_name},
-                "scopes": g.scopes,
-                "expires_at": g.expires_at,
-                "created_at": g.created_at,
-                "revoked_at": g.revoked_at,
-            }
-            for g in grants.iterator()
-        ),
-    )
-    events = AuditEvent.objects.filter(patient=user).select_related("actor").order_by("created_at")
+    grants = CareTeamGrant.objects.filter(patient=user).select_related("grantee").order_by("created_at", "id")
+    yield ("care_team_grants", (_grant_given(g) for g in grants.iterator()))
+    received = CareTeamGrant.objects.filter(grantee=user).select_related("patient").order_by("created_at", "id")
+    yield ("care_team_grants_received", (_grant_received(g) for g in received.iterator()))
+    events = AuditEvent.objects.filter(patient=user).order_by("created_at", "id")
     yield (
         "access_log",
         (
             {
                 "id": str(e.pk),
-                "actor": None if e.actor is None else {"id": str(e.actor_id), "email": e.actor.email},
+                "actor": None
+                if e.actor_account_id is None
+                else {"id": str(e.actor_account_id), "name": e.actor_name, "email": e.actor_email},
                 "action": e.action,
                 "resource_type": e.resource_type,
                 "resource_id": e.resource_id,
@@ -103,6 +95,38 @@ def export_sections(user: User) -> Iterator[tuple[str, Iterable[dict]]]:
             for s in SecurityEvent.objects.filter(user=user).order_by("created_at").iterator()
         ),
     )
+
+
+def _grant_terms(g: CareTeamGrant) -> dict:
+    return {
+        "id": str(g.pk),
+        "role": g.role,
+        "scopes": g.scopes,
+        "status": g.status,
+        "created_at": g.created_at,
+        "accepted_at": g.accepted_at,
+        "expires_at": g.expires_at,
+        "revoked_at": g.revoked_at,
+    }
+
+
+def _grant_given(g: CareTeamGrant) -> dict:
+    """A grant or invitation the person made: to whom (the address named, and the account once accepted)."""
+    grantee = g.grantee
+    person = None if grantee is None else {"id": str(grantee.pk), "email": grantee.email, "name": grantee.full_name}
+    return {
+        **_grant_terms(g),
+        "email": g.invited_email,
+        "grantee": person,
+        "invitation_expires_at": g.invitation_expires_at,
+        # Before grants had a role: what a doctor's grant was exported as.
+        "doctor": person if g.role == GrantRole.DOCTOR else None,
+    }
+
+
+def _grant_received(g: CareTeamGrant) -> dict:
+    """A grant the person holds as doctor or caregiver: whose data, which scopes. Nothing else of the patient."""
+    return {**_grant_terms(g), "patient": {"id": str(g.patient_id), "name": g.patient.full_name}}
 
 
 def _all_sections(user: User) -> Iterator[tuple[str, Iterable[dict]]]:

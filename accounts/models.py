@@ -1,4 +1,5 @@
-"""People, their medical profile, their roles, and the single-use tokens that verify their e-mail."""
+"""People, their medical profile, their roles, the single-use tokens that verify their e-mail, care-team grants
+and the audit trail."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ from django.utils import timezone
 
 from jeghealth_backend.encryption import EncryptedTextField
 
-from .choices import AuditAction, BloodType, Gender, PreferredUnits, RoleName, SecurityEventType
+from .choices import (
+    AuditAction,
+    BloodType,
+    Gender,
+    GrantRole,
+    GrantStatus,
+    PreferredUnits,
+    RoleName,
+    SecurityEventType,
+)
 
 
 class UserManager(BaseUserManager):
@@ -176,45 +186,170 @@ class EmailVerificationToken(models.Model):
         return f"verification for {self.user_id}"
 
 
-class CareTeamGrant(models.Model):
-    """A patient's permission for a doctor to see (and where an app allows, change) data of some scopes.
+def grantee_erased(collector, field, sub_objs, using) -> None:
+    """`on_delete` of `CareTeamGrant.grantee`: the grantee's erasure revokes the grants they hold and detaches them.
 
-    Live while not revoked and not expired; checked on every request, so revocation and expiry act at once.
-    At most one live grant per patient and doctor: granting again replaces the previous one.
+    The patient's record of the grant stays (who it was made to is `invited_email`, filled from the account if a
+    grant was made without it); only the link to the erased account goes. Revocation is scheduled before the
+    link is cleared, so that no row is ever live, accepted and without a grantee, which the database refuses
+    (`accounts_caregrant_live_accepted_has_grantee`). Every deletion path (the API's erasure, the Django admin,
+    a shell) goes through here, so the patient's grant never keeps pointing at nobody.
+    """
+    meta = field.model._meta
+    if isinstance(sub_objs, models.QuerySet):
+        live = sub_objs.filter(revoked_at__isnull=True)
+        unnamed = sub_objs.filter(invited_email="")
+    else:
+        live = [grant for grant in sub_objs if grant.revoked_at is None]
+        unnamed = [grant for grant in sub_objs if not grant.invited_email]
+    # A grant made without the service (a shell, a fixture) may not name its address: take the account's now.
+    address = models.Subquery(User.objects.filter(pk=models.OuterRef("grantee_id")).values("email")[:1])
+    collector.add_field_update(meta.get_field("invited_email"), address, unnamed)
+    collector.add_field_update(meta.get_field("revoked_at"), timezone.now(), live)
+    collector.add_field_update(field, None, sub_objs)
+
+
+grantee_erased.lazy_sub_objs = True
+
+
+class CareTeamGrantQuerySet(models.QuerySet):
+    def live(self) -> CareTeamGrantQuerySet:
+        """Grants in force right now: accepted, neither revoked nor expired, to an account that may still hold them.
+
+        A doctor's grant counts only while the grantee holds the `doctor` role; a caregiver's needs no role.
+        """
+        now = timezone.now()
+        holds_doctor_role = models.Exists(
+            UserRole.objects.filter(user=models.OuterRef("grantee"), role__name=RoleName.DOCTOR)
+        )
+        return (
+            self.filter(revoked_at__isnull=True, accepted_at__isnull=False, grantee__isnull=False)
+            .filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+            .filter(models.Q(role=GrantRole.CAREGIVER) | holds_doctor_role)
+        )
+
+
+class CareTeamGrant(models.Model):
+    """A patient's permission for someone to see data of some scopes: a doctor, or a caregiver they invited.
+
+    - `role` `doctor`: made to an account holding the doctor role, in force at once (`accepted_at` is its
+      creation); the doctor reads, and writes where an app allows it (prescriptions, appointment status).
+    - `role` `caregiver`: made to any e-mail address (`invited_email`) as an invitation: `grantee` and
+      `accepted_at` stay empty, and the grant gives nothing, until the account with that address accepts the
+      single-use link (only its SHA-256 is stored, `invitation_token_hash`, until it is used). A caregiver reads,
+      never writes.
+    - Live (`CareTeamGrant.objects.live()`) while accepted, not revoked and not expired; checked on every
+      request, so revocation and expiry act on the next one.
+    - At most one live grant per patient and grantee, and per patient and address (the database says so):
+      granting or inviting again replaces the previous one. Never to oneself.
+    - `invited_email` is the address the patient named, kept when the grantee's account is erased (the grant is
+      then revoked and `grantee` cleared, see `grantee_erased`). A grant to an organization (issue 19) will be one
+      more nullable party (`organization`) beside `grantee`/`invited_email`, with the party check widened to it.
+    - `accepted_at` defaults to the creation time: a grant is in force when made unless it is an invitation,
+      which the service creates with `accepted_at=None` (and the database refuses an accepted grant without a
+      grantee, so an invitation cannot be made live by forgetting that).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="care_grants_given")
-    doctor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="care_grants_received")
+    role = models.CharField(max_length=16, choices=GrantRole.choices, default=GrantRole.DOCTOR)
+    grantee = models.ForeignKey(
+        User, on_delete=grantee_erased, null=True, blank=True, related_name="care_grants_received"
+    )
+    invited_email = models.EmailField(max_length=254, blank=True, help_text="The address the patient named.")
     scopes = models.JSONField(default=list)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    invitation_token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    invitation_expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CareTeamGrantQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["patient", "doctor"],
-                condition=models.Q(revoked_at__isnull=True),
-                name="accounts_caregrant_one_live_per_pair",
+                fields=["patient", "grantee"],
+                condition=models.Q(revoked_at__isnull=True, grantee__isnull=False),
+                name="accounts_caregrant_one_live_per_grantee",
             ),
-            models.CheckConstraint(condition=~models.Q(patient=models.F("doctor")), name="accounts_caregrant_not_self"),
+            models.UniqueConstraint(
+                models.F("patient"),
+                Lower("invited_email"),
+                condition=models.Q(revoked_at__isnull=True) & ~models.Q(invited_email=""),
+                name="accounts_caregrant_one_live_per_address",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(patient=models.F("grantee")), name="accounts_caregrant_not_self"
+            ),
+            models.CheckConstraint(condition=models.Q(role__in=GrantRole.values), name="accounts_caregrant_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(grantee__isnull=False) | ~models.Q(invited_email=""),
+                name="accounts_caregrant_has_party",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(accepted_at__isnull=True)
+                | models.Q(grantee__isnull=False)
+                | models.Q(revoked_at__isnull=False),
+                name="accounts_caregrant_live_accepted_has_grantee",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role=GrantRole.CAREGIVER) | models.Q(accepted_at__isnull=False),
+                name="accounts_caregrant_only_caregivers_are_invited",
+            ),
         ]
-        indexes = [models.Index(fields=["doctor", "patient", "revoked_at"])]
+        indexes = [
+            models.Index(fields=["grantee", "patient", "revoked_at"]),
+            models.Index(fields=["patient", "revoked_at"]),
+        ]
 
     def __str__(self) -> str:
-        return f"grant {self.patient_id} -> {self.doctor_id}"
+        return f"{self.role} grant {self.patient_id} -> {self.grantee_id or 'invitation'}"
+
+    @property
+    def status(self) -> str:
+        """invited, active, revoked or expired (an invitation whose link expired unused is expired too)."""
+        now = timezone.now()
+        if self.revoked_at is not None:
+            return GrantStatus.REVOKED
+        if self.expires_at is not None and self.expires_at <= now:
+            return GrantStatus.EXPIRED
+        if self.accepted_at is None:
+            if self.invitation_expires_at is not None and self.invitation_expires_at <= now:
+                return GrantStatus.EXPIRED
+            return GrantStatus.INVITED
+        return GrantStatus.ACTIVE
+
+    @property
+    def allows_write(self) -> bool:
+        """A doctor may write where an app allows it; a caregiver never writes the patient's data."""
+        return self.role == GrantRole.DOCTOR
 
 
 class AuditEvent(models.Model):
     """Append-only record of someone other than the patient reading or changing the patient's data.
 
     Written in the same request as the access. Never updated; rows go only with the patient's own erasure.
-    On PostgreSQL a trigger refuses UPDATE outright.
+
+    Who acted is stored on the row as it was at the time (`actor_account_id`, `actor_name`, `actor_email`), and
+    the access log reads that snapshot: the patient's right to know who read their data outlives the reader's
+    account. `actor` is only the link to the live account. When the actor erases their account, Django nulls
+    that link (SET_NULL) and the snapshot stays.
+
+    On PostgreSQL a trigger refuses every UPDATE but that one: `actor_id` going from an account to NULL with
+    every other column unchanged (migration 0009). That keeps the foreign key a real constraint (the link never
+    points at a missing account) and keeps the trail immutable: the snapshot, the action and the time cannot
+    change, and a link can be dropped but never re-pointed. The alternative, an unconstrained `actor_id`
+    (`db_constraint=False`, DO_NOTHING) would leave ids of erased accounts in a column that looks like a live
+    reference, and would give up referential integrity for every row to spare one narrow exception.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="audit_events_as_actor")
+    actor_account_id = models.UUIDField(null=True, blank=True, help_text="The actor's account id at the time.")
+    actor_name = models.CharField(max_length=301, blank=True, help_text="The actor's name at the time.")
+    actor_email = models.EmailField(max_length=254, blank=True, help_text="The actor's e-mail at the time.")
     patient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="audit_events")
     action = models.CharField(max_length=8, choices=AuditAction.choices)
     resource_type = models.CharField(max_length=64)
@@ -228,12 +363,22 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["patient", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.resource_type} of {self.patient_id} by {self.actor_id}"
+        return f"{self.action} {self.resource_type} of {self.patient_id} by {self.actor_account_id}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ValueError("Audit events are append-only.")
+        if self.actor_account_id is None and self.actor is not None:
+            for name, value in self.actor_snapshot(self.actor).items():
+                setattr(self, name, value)
         super().save(*args, **kwargs)
+
+    @staticmethod
+    def actor_snapshot(actor: User | None) -> dict:
+        """The columns that keep who acted, as they are now (for rows being written)."""
+        if actor is None:
+            return {"actor_account_id": None, "actor_name": "", "actor_email": ""}
+        return {"actor_account_id": actor.pk, "actor_name": actor.full_name[:301], "actor_email": actor.email}
 
 
 class SecurityEvent(models.Model):

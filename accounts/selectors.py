@@ -1,10 +1,10 @@
-"""Reads of accounts: users with their profile and roles in one query each."""
+"""Reads of accounts: users with their profile and roles in one query each, and who follows a patient."""
 
 from __future__ import annotations
 
 from django.db.models import Prefetch, QuerySet
 
-from .models import Role, User, UserRole
+from .models import CareTeamGrant, Role, User, UserRole
 
 
 def user_queryset() -> QuerySet[User]:
@@ -35,3 +35,22 @@ def user_has_role(user, name: str) -> bool:
 
 def role_list() -> QuerySet[Role]:
     return Role.objects.order_by("name")
+
+
+def care_grantees(*, patient_id, scope: str) -> QuerySet[User]:
+    """The active accounts holding a live, accepted grant from PATIENT_ID that covers SCOPE, doctors and
+    caregivers alike, ordered by e-mail then id (stable).
+
+    Liveness is `CareTeamGrant.objects.live()`, the same rule every `?patient=` read goes through: pending
+    invitations, revoked and expired grants, and doctors' grants to an account that lost the doctor role are
+    not in it. Scopes are filtered here rather than in SQL because JSON containment is not portable to SQLite;
+    a patient holds a handful of grants, and the answer is still one queryset of users.
+    """
+    holders = [
+        grantee_id
+        for grantee_id, scopes in CareTeamGrant.objects.live()
+        .filter(patient_id=patient_id)
+        .values_list("grantee_id", "scopes")
+        if scope in (scopes or [])
+    ]
+    return User.objects.filter(pk__in=holders, is_active=True).exclude(pk=patient_id).order_by("email", "id")

@@ -21,7 +21,6 @@ from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -34,7 +33,9 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 from jeghealth_backend.api.exceptions import ApplicationError
 
 from .audit import security_event_record
+from .care_team import care_grants_release
 from .choices import RoleName, SecurityEventType
+from .mail import account_mail_send
 from .models import EmailVerificationToken, Role, User, UserProfile, UserRole, normalize_email
 
 logger = logging.getLogger(__name__)
@@ -353,10 +354,15 @@ def user_delete(*, user: User, password: str) -> None:
     """Erase the account and, through the database's cascades, everything it owns.
 
     simplejwt keeps issued tokens with SET_NULL and axes keeps attempts by login name, so both are removed
-    explicitly: nothing that names the person stays behind. The person's tokens then fail on the missing user.
+    explicitly. The person's tokens then fail on the missing user. Grants the person made as a patient go with
+    them. Two records stay on other people's side, because they are those people's records: the grants the
+    person held as a doctor or caregiver are revoked and keep the address they were made to (the link to the
+    account is cleared), and audit rows of the person reading someone else's data keep the snapshot of who read
+    (id, name, e-mail at the time) while their link to the account is cleared.
     """
     if not user.check_password(password):
         raise ValidationError({"password": ["The password is not correct."]})
+    care_grants_release(grantee=user)
     OutstandingToken.objects.filter(user=user).delete()
     AccessAttempt.objects.filter(username=user.email).delete()
     AccessFailureLog.objects.filter(username=user.email).delete()
@@ -394,15 +400,6 @@ def role_revoke(*, user: User, role_name: str, revoked_by: User) -> User:
 
 
 def _send_templated_mail(*, user: User, template: str, context: dict[str, Any]) -> None:
-    from .tasks import send_email
-
-    context = {**context, "user": user, "app_name": "JEGHealth"}
-    subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
-    text = render_to_string(f"accounts/email/{template}.txt", context)
-    html = render_to_string(f"accounts/email/{template}.html", context)
-    message = {"to": user.email, "subject": subject, "text": text, "html": html}
-    # The bodies hold single-use tokens and the address is personal: the broker message and the worker's log
-    # lines show only this summary (kwargsrepr), never the arguments themselves.
-    summary = repr({"user_id": str(user.pk), "template": template})
-    # robust: a broker that is down must not turn a committed sign-up into a 500; the user can resend.
-    transaction.on_commit(lambda: send_email.apply_async(kwargs=message, kwargsrepr=summary), robust=True)
+    account_mail_send(
+        to=user.email, template=template, context={**context, "user": user}, ref={"user_id": str(user.pk)}
+    )

@@ -137,7 +137,7 @@ def _person(email: str, username: str, first: str, last: str, password: str, *, 
 
 
 def _grant(patient: User, doctor: User) -> None:
-    live = care_grants_visible_to(user=patient).filter(patient=patient, doctor=doctor).first()
+    live = care_grants_visible_to(user=patient).filter(patient=patient, grantee=doctor).first()
     if live is None or set(live.scopes) != set(CareScope.values):
         care_grant_create(patient=patient, doctor_email=doctor.email, scopes=list(CareScope.values))
 

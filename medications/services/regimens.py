@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.access import grant_covers
+from accounts.access import grant_require_write
 from accounts.audit import audit_record
 from accounts.choices import AuditAction, CareScope
 from jeghealth_backend.api.exceptions import Conflict
@@ -202,10 +202,10 @@ def regimen_end(*, regimen: Regimen, now: datetime | None = None) -> Regimen:
 def prescription_create(*, doctor, patient_id, data: dict[str, Any], request=None) -> RegimenResult:
     """A doctor starts a regimen for a patient who granted them the `medications` scope; audited.
 
-    Raises Http404 when there is no such live grant (whether or not the patient exists).
+    Raises Http404 when there is no such live grant (whether or not the patient exists), and PermissionDenied
+    when the grant is a caregiver's (a caregiver never writes the patient's data).
     """
-    if not grant_covers(doctor=doctor, patient_id=patient_id, scope=CareScope.MEDICATIONS):
-        raise Http404
+    grant_require_write(grantee=doctor, patient_id=patient_id, scope=CareScope.MEDICATIONS)
     patient = get_user_model().objects.select_related("profile").filter(pk=patient_id, is_active=True).first()
     if patient is None:
         raise Http404

@@ -35,7 +35,7 @@ def history(user_a, api, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         note = notify(user=user_a, category="system", title="Welcome", body="Hello")
     contact = EmergencyContactFactory(user=user_a)
-    grant = CareTeamGrant.objects.create(patient=user_a, doctor=doctor, scopes=["health_metrics"])
+    grant = CareTeamGrant.objects.create(patient=user_a, grantee=doctor, scopes=["health_metrics"])
     AuditEvent.objects.create(actor=doctor, patient=user_a, action="read", resource_type="health_metric")
     return {
         "reading": str(reading_row.pk),

@@ -26,8 +26,17 @@ class TestGrantCreate:
         assert body["doctor"]["email"] == doctor.email and body["patient"]["id"] == str(user_a.pk)
         assert body["scopes"] == ["health_metrics", "medications"] and body["is_active"] is True
         stored = CareTeamGrant.objects.get(pk=body["id"])
-        assert stored.patient == user_a and stored.doctor == doctor and stored.revoked_at is None
+        assert stored.patient == user_a and stored.grantee == doctor and stored.revoked_at is None
         assert SecurityEvent.objects.filter(user=user_a, event_type="grant_created").count() == 1
+
+    def test_a_doctors_grant_answers_its_role_and_status(self, client_a, user_a, doctor):
+        r = client_a.post(URL, {"role": "doctor", "email": doctor.email, "scopes": ["alerts"]}, format="json")
+        assert r.status_code == 201, r.content
+        body = r.json()
+        assert (body["role"], body["status"], body["email"]) == ("doctor", "active", doctor.email)
+        assert body["grantee"] == {"id": str(doctor.pk), "name": doctor.full_name, "email": doctor.email}
+        assert body["patient"] == {"id": str(user_a.pk), "name": user_a.full_name}
+        assert body["accepted_at"] is not None and body["scopes"] == ["alerts"]
 
     def test_email_of_a_non_doctor_is_refused(self, client_a, user_b):
         r = grant(client_a, user_b)
@@ -51,7 +60,7 @@ class TestGrantCreate:
     def test_granting_again_replaces_the_live_grant(self, client_a, user_a, doctor):
         grant(client_a, doctor, scopes=["health_metrics"])
         grant(client_a, doctor, scopes=["appointments"])
-        live = CareTeamGrant.objects.filter(patient=user_a, doctor=doctor, revoked_at__isnull=True)
+        live = CareTeamGrant.objects.filter(patient=user_a, grantee=doctor, revoked_at__isnull=True)
         assert [g.scopes for g in live] == [["appointments"]]
         assert CareTeamGrant.objects.filter(patient=user_a).count() == 2
 
@@ -81,32 +90,32 @@ class TestGrantVisibilityAndRevocation:
 
     def test_revocation_takes_effect_at_once(self, client_a, user_a, doctor):
         created = grant(client_a, doctor).json()
-        assert grant_covers(doctor=doctor, patient_id=user_a.pk, scope="health_metrics")
+        assert grant_covers(grantee=doctor, patient_id=user_a.pk, scope="health_metrics")
         assert client_a.delete(f"{URL}{created['id']}/").status_code == 204
-        assert not grant_covers(doctor=doctor, patient_id=user_a.pk, scope="health_metrics")
+        assert not grant_covers(grantee=doctor, patient_id=user_a.pk, scope="health_metrics")
         assert client_a.get(URL).json()["results"] == []
 
     def test_expiry_takes_effect_at_once(self, client_a, user_a, doctor):
         expires = timezone.now() + timedelta(hours=2)
         grant(client_a, doctor, expires_at=expires.isoformat())
-        assert grant_covers(doctor=doctor, patient_id=user_a.pk, scope="health_metrics")
+        assert grant_covers(grantee=doctor, patient_id=user_a.pk, scope="health_metrics")
         with freeze_time(expires + timedelta(seconds=1)):
-            assert not grant_covers(doctor=doctor, patient_id=user_a.pk, scope="health_metrics")
+            assert not grant_covers(grantee=doctor, patient_id=user_a.pk, scope="health_metrics")
 
     def test_a_grant_covers_only_its_scopes(self, client_a, user_a, doctor):
         grant(client_a, doctor, scopes=["medications"])
-        assert grant_covers(doctor=doctor, patient_id=user_a.pk, scope="medications")
-        assert not grant_covers(doctor=doctor, patient_id=user_a.pk, scope="health_metrics")
+        assert grant_covers(grantee=doctor, patient_id=user_a.pk, scope="medications")
+        assert not grant_covers(grantee=doctor, patient_id=user_a.pk, scope="health_metrics")
 
     def test_a_doctor_who_lost_the_role_is_not_covered(self, client_a, user_a, doctor):
         grant(client_a, doctor)
         doctor.user_roles.filter(role__name="doctor").delete()
-        assert not grant_covers(doctor=doctor, patient_id=user_a.pk, scope="health_metrics")
+        assert not grant_covers(grantee=doctor, patient_id=user_a.pk, scope="health_metrics")
 
 
 @pytest.mark.django_db
 def test_grants_are_independent_between_doctors():
     patient, first, second = UserFactory(), DoctorFactory(), DoctorFactory()
-    CareTeamGrant.objects.create(patient=patient, doctor=first, scopes=["health_metrics"])
-    assert grant_covers(doctor=first, patient_id=patient.pk, scope="health_metrics")
-    assert not grant_covers(doctor=second, patient_id=patient.pk, scope="health_metrics")
+    CareTeamGrant.objects.create(patient=patient, grantee=first, scopes=["health_metrics"])
+    assert grant_covers(grantee=first, patient_id=patient.pk, scope="health_metrics")
+    assert not grant_covers(grantee=second, patient_id=patient.pk, scope="health_metrics")

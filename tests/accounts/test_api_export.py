@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from accounts.models import CareTeamGrant
 from tests.accounts.factories import UserFactory
 from tests.health_metrics.factories import HealthMetricFactory
 
@@ -62,3 +63,35 @@ def test_export_holds_nothing_of_another_person(client_a, history):
 
 def test_export_needs_a_token(anon):
     assert anon.get(URL).status_code == 401
+
+
+def test_export_holds_the_grants_and_invitations_given(client_a, doctor):
+    client_a.post("/api/v1/auth/care-team/", {"doctor_email": doctor.email, "scopes": ["alerts"]}, format="json")
+    client_a.post(
+        "/api/v1/auth/care-team/",
+        {"role": "caregiver", "email": "carer@example.org", "scopes": ["health_metrics"]},
+        format="json",
+    )
+
+    rows = {row["role"]: row for row in export_of(client_a)["care_team_grants"]}
+
+    assert rows["doctor"]["status"] == "active" and rows["doctor"]["grantee"]["id"] == str(doctor.pk)
+    assert rows["doctor"]["doctor"]["id"] == str(doctor.pk)
+    invitation = rows["caregiver"]
+    assert (invitation["status"], invitation["email"], invitation["grantee"]) == ("invited", "carer@example.org", None)
+    assert invitation["invitation_expires_at"] is not None
+    assert not [key for key in invitation if "token" in key or "hash" in key]
+
+
+def test_export_holds_the_grants_received_with_only_the_patients_id_and_name(api, user_a):
+    carer = UserFactory()
+    grant = CareTeamGrant.objects.create(
+        patient=user_a, role="caregiver", grantee=carer, invited_email=carer.email, scopes=["alerts"]
+    )
+
+    body = export_of(api(carer))
+
+    (row,) = body["care_team_grants_received"]
+    assert row["id"] == str(grant.pk) and row["patient"] == {"id": str(user_a.pk), "name": user_a.full_name}
+    assert (row["role"], row["scopes"], row["status"]) == ("caregiver", ["alerts"], "active")
+    assert user_a.email not in json.dumps(body)

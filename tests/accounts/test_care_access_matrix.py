@@ -44,7 +44,7 @@ def records(patient, api):
 
 
 def make_grant(patient, doctor, scopes=SCOPES, **extra):
-    return CareTeamGrant.objects.create(patient=patient, doctor=doctor, scopes=list(scopes), **extra)
+    return CareTeamGrant.objects.create(patient=patient, grantee=doctor, scopes=list(scopes), **extra)
 
 
 def no_grant(patient, doctor):

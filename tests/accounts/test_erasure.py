@@ -8,7 +8,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from accounts.models import AuditEvent, CareTeamGrant, SecurityEvent
 from health_metrics.models import HealthMetric
 from iot_devices.models import DeviceDataBatch, IoTDevice
-from tests.accounts.factories import PASSWORD
+from tests.accounts.factories import PASSWORD, UserFactory
 
 
 def rows_referencing(user_id) -> dict[str, int]:
@@ -60,3 +60,48 @@ class TestErasure:
         r = client_a.delete("/api/v1/auth/current-user/", {"password": "not-my-password"}, format="json")
         assert r.status_code == 400 and "password" in r.json()["error"]["fields"]
         assert get_user_model().objects.filter(pk=user_a.pk).exists()
+
+
+@pytest.mark.django_db
+class TestErasureOfCareTeamParties:
+    def test_a_patients_erasure_takes_their_grants_and_invitations(self, client_a, user_a, doctor):
+        client_a.post(
+            "/api/v1/auth/care-team/", {"doctor_email": doctor.email, "scopes": ["health_metrics"]}, format="json"
+        )
+        client_a.post(
+            "/api/v1/auth/care-team/",
+            {"role": "caregiver", "email": "carer@example.org", "scopes": ["alerts"]},
+            format="json",
+        )
+        assert CareTeamGrant.objects.filter(patient=user_a).count() == 2
+
+        assert client_a.delete("/api/v1/auth/current-user/", {"password": PASSWORD}, format="json").status_code == 204
+
+        assert not CareTeamGrant.objects.exists()
+
+    def test_a_caregivers_erasure_leaves_no_row_of_them_and_the_patients_record_of_the_grant(self, api, user_a):
+        carer = UserFactory(email="carer@example.org")
+        grant = CareTeamGrant.objects.create(
+            patient=user_a, role="caregiver", grantee=carer, invited_email=carer.email, scopes=["health_metrics"]
+        )
+        api(carer).get(f"/api/v1/health-metrics/?patient={user_a.pk}")
+        carer_id = carer.pk
+
+        r = api(carer).delete("/api/v1/auth/current-user/", {"password": PASSWORD}, format="json")
+
+        assert r.status_code == 204
+        assert rows_referencing(carer_id) == {}
+        stored = CareTeamGrant.objects.get(pk=grant.pk)
+        assert (stored.grantee_id, stored.invited_email, stored.status) == (None, "carer@example.org", "revoked")
+        released = SecurityEvent.objects.get(event_type="grant_revoked")
+        assert released.user is None and released.metadata["reason"] == "grantee_erased"
+        assert api(user_a).get("/api/v1/auth/access-log/").json()["results"][0]["actor"]["id"] == str(carer_id)
+
+    def test_a_grant_made_without_its_address_takes_it_from_the_erased_account(self, user_a, doctor):
+        grant = CareTeamGrant.objects.create(patient=user_a, grantee=doctor, scopes=["health_metrics"])
+        email = doctor.email
+
+        doctor.delete()
+
+        stored = CareTeamGrant.objects.get(pk=grant.pk)
+        assert (stored.grantee_id, stored.invited_email) == (None, email) and stored.revoked_at is not None

@@ -103,4 +103,4 @@ def book(client_a, provider):
 
 
 def grant(patient, doctor, scopes=("appointments",)) -> CareTeamGrant:
-    return CareTeamGrant.objects.create(patient=patient, doctor=doctor, scopes=list(scopes))
+    return CareTeamGrant.objects.create(patient=patient, grantee=doctor, scopes=list(scopes))

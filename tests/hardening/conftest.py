@@ -74,7 +74,7 @@ def build_world(owner, django_capture_on_commit_callbacks) -> World:
         note = notify(user=owner, category="system", title="Welcome", body="Hello")
     contact = EmergencyContactFactory(user=owner)
     threshold = AlertThresholdFactory(user=owner)
-    grant = CareTeamGrant.objects.create(patient=owner, doctor=doctor, scopes=["health_metrics"])
+    grant = CareTeamGrant.objects.create(patient=owner, grantee=doctor, scopes=["health_metrics"])
     report = ReportFactory(user=owner)
     calendar_token = calendar_feed_token(user=owner)
     category, _ = MedicationCategory.objects.get_or_create(slug="cardiovascular", defaults={"name": "Cardiovascular"})

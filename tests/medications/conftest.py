@@ -45,7 +45,7 @@ def set_timezone(user, name: str) -> None:
 
 
 def grant(patient, doctor, scopes=("medications",)) -> CareTeamGrant:
-    return CareTeamGrant.objects.create(patient=patient, doctor=doctor, scopes=list(scopes))
+    return CareTeamGrant.objects.create(patient=patient, grantee=doctor, scopes=list(scopes))
 
 
 def regimen_body(**overrides) -> dict:

@@ -111,7 +111,7 @@ class TestCsvExport:
 class TestCareTeamExport:
     def test_a_doctor_with_a_grant_exports_the_patients_readings_and_it_is_audited(self, api, doctor, user_a):
         add_history(user_a, days=2, metric_types=("weight",))
-        CareTeamGrant.objects.create(patient=user_a, doctor=doctor, scopes=["health_metrics"])
+        CareTeamGrant.objects.create(patient=user_a, grantee=doctor, scopes=["health_metrics"])
         response = api(doctor).get(URL, {"format": "csv", "patient": str(user_a.pk)})
         assert response.status_code == 200
         assert len(_csv_rows(response)) == 2
@@ -119,7 +119,7 @@ class TestCareTeamExport:
         assert (event.actor, event.action, event.resource_type) == (doctor, "export", "health_metric")
 
     def test_a_doctor_without_the_scope_gets_404(self, api, doctor, user_a):
-        CareTeamGrant.objects.create(patient=user_a, doctor=doctor, scopes=["appointments"])
+        CareTeamGrant.objects.create(patient=user_a, grantee=doctor, scopes=["appointments"])
         response = api(doctor).get(URL, {"format": "fhir", "patient": str(user_a.pk)})
         assert response.status_code == 404
         assert not AuditEvent.objects.exists()

@@ -56,7 +56,7 @@ class TestSeedDemo:
         assert Regimen.objects.filter(user=patient).count() == 2
         assert DoseLog.objects.filter(user=patient).exists()
         assert Appointment.objects.filter(patient=patient, provider=doctor).count() == 2
-        assert CareTeamGrant.objects.get(patient=patient, revoked_at__isnull=True).doctor == doctor
+        assert CareTeamGrant.objects.get(patient=patient, revoked_at__isnull=True).grantee == doctor
         assert HealthMetricTarget.objects.filter(user=patient).count() == 4
         assert demo.PATIENT_EMAIL in output and demo.DEFAULT_PASSWORD in output and "/api/v1/auth/login/" in output
 

@@ -1,0 +1,30 @@
+"""Account mail: one templated message, rendered now and sent by a Celery task after the transaction commits.
+
+The templates live in `accounts/templates/accounts/email/<name>{_subject.txt,.txt,.html}`. A rolled-back write
+never mails anybody, and a broker that is down never turns a committed write into a 500 (the person can ask
+again).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.template.loader import render_to_string
+
+
+def account_mail_send(*, to: str, template: str, context: dict[str, Any], ref: dict[str, str]) -> None:
+    """Mail TEMPLATE rendered with CONTEXT to the address TO once the current transaction commits.
+
+    REF names the message in the broker and the worker's logs (ids and the template, never the address, a
+    name or a token): the bodies hold single-use links, so the task's arguments are never shown (kwargsrepr).
+    """
+    from .tasks import send_email
+
+    context = {**context, "app_name": "JEGHealth"}
+    subject = render_to_string(f"accounts/email/{template}_subject.txt", context).strip()
+    text = render_to_string(f"accounts/email/{template}.txt", context)
+    html = render_to_string(f"accounts/email/{template}.html", context)
+    message = {"to": to, "subject": subject, "text": text, "html": html}
+    summary = repr({**ref, "template": template})
+    transaction.on_commit(lambda: send_email.apply_async(kwargs=message, kwargsrepr=summary), robust=True)

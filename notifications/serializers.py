@@ -10,6 +10,7 @@ from rest_framework import serializers
 from jeghealth_backend.api.fields import HourMinuteField
 from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES
 
+from .channels.sms import e164
 from .choices import BLOOD_PRESSURE, Category, Platform, Severity
 from .models import AlertThreshold, EmergencyContact, Notification, PushToken
 
@@ -155,8 +156,11 @@ class EmergencyContactInputSerializer(serializers.Serializer):
         merged = _merged(self.instance, attrs, ["phone_number", "email", "notify_on_critical"])
         if not merged["phone_number"] and not merged["email"]:
             raise serializers.ValidationError({"non_field_errors": ["Give a phone number or an e-mail address."]})
-        if merged["notify_on_critical"] and not merged["email"]:
-            raise serializers.ValidationError({"email": ["Needed to tell this contact about critical alerts."]})
+        # Told by e-mail, or else by SMS, which needs the number in international format.
+        if merged["notify_on_critical"] and not merged["email"] and e164(merged["phone_number"]) is None:
+            raise serializers.ValidationError(
+                {"phone_number": ["Give it in international format (+ and country code), or an e-mail address."]}
+            )
         return attrs
 
 

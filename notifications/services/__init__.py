@@ -1,12 +1,15 @@
 """Writes of notifications. Other apps call `notify` (and the alert entry points) from here only.
 
-- delivery.py: `notify`, and the engine that sends, retries and dispatches deliveries.
-- health_alerts.py: threshold crossings and their episodes, e-mails to emergency contacts, anomaly and device
-  alerts.
+- delivery.py: `notify` (with its messages to emergency contacts), and the engine that sends, retries and
+  dispatches deliveries.
+- health_alerts.py: threshold crossings and their episodes, anomaly and device alerts.
 - person.py: what the person manages: read state, preferences, push tokens, emergency contacts, thresholds.
 """
 
+from notifications.contact_message import ContactMessage
+
 from .delivery import (
+    CONTACT_QUOTA_WINDOW,
     DISPATCH_BATCH,
     LEASE,
     MAX_ATTEMPTS,
@@ -41,6 +44,7 @@ from .person import (
 )
 
 __all__ = [
+    "CONTACT_QUOTA_WINDOW",
     "DISPATCH_BATCH",
     "EPISODE_GAP",
     "LEASE",
@@ -49,6 +53,7 @@ __all__ = [
     "MAX_EMERGENCY_CONTACTS",
     "MAX_READING_AGE",
     "STALE_AFTER",
+    "ContactMessage",
     "alert_threshold_create",
     "alert_threshold_delete",
     "alert_threshold_update",

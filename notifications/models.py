@@ -137,8 +137,10 @@ class NotificationDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     provider_id = models.CharField(max_length=255, blank=True)
-    # Push only: the outcome per push token, so that a retry after a partial failure sends to the rest only.
+    # Push only: the outcome per push token, so that a retry after a partial failure sends to the rest only, and
+    # the Expo ticket ids whose receipts are polled later.
     provider_receipts = models.JSONField(default=dict, blank=True)
+    receipts_checked_at = models.DateTimeField(null=True, blank=True)
     not_before = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -174,6 +176,12 @@ class NotificationDelivery(models.Model):
                 name="notif_delivery_due_idx",
             ),
             models.Index(fields=["contact", "created_at"], name="notif_delivery_contact_idx"),
+            # The receipts poller's scan: sent pushes whose receipts nobody has read yet.
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(channel=Channel.PUSH, status=DeliveryStatus.SENT, receipts_checked_at__isnull=True),
+                name="notif_delivery_receipts_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -225,12 +233,18 @@ class QuietHours(models.Model):
 
 
 class PushToken(models.Model):
-    """An Expo push token of one of the person's devices. A token belongs to whoever registered it last."""
+    """An Expo push token of one of the person's devices: one row per token, owned by one person.
+
+    A token moves to another account only when that registration names the same `installation_id` as the one
+    stored (services.push_token_register): the same app installation, now signed in as someone else.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_tokens")
     token = models.CharField(max_length=255, unique=True)
     platform = models.CharField(max_length=16, choices=Platform.choices)
+    # The app installation that registered the token (a random id the app keeps); empty for older registrations.
+    installation_id = models.CharField(max_length=100, blank=True, default="")
     is_active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

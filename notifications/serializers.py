@@ -17,6 +17,7 @@ from .models import AlertThreshold, EmergencyContact, Notification, PushToken
 HH_MM = {"allow_null": True, "required": False}
 PUSH_TOKEN = re.compile(r"^(ExponentPushToken|ExpoPushToken)\[[A-Za-z0-9_\-]{1,200}\]$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,30}$")
+INSTALLATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,100}$")
 # Far outside any physiological value of any metric type, and far inside what a float column holds.
 BOUND = {"required": False, "allow_null": True, "min_value": -1_000_000, "max_value": 1_000_000}
 
@@ -100,6 +101,16 @@ class PreferencesInputSerializer(serializers.Serializer):
 class PushTokenInputSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=255)
     platform = serializers.ChoiceField(choices=Platform.choices)
+    installation_id = serializers.RegexField(
+        INSTALLATION_ID,
+        max_length=100,
+        required=False,
+        default="",
+        help_text=(
+            "A random id the app keeps for this installation (e.g. a UUID made at first start). A token registered "
+            "to another account moves to this one only when the same installation id registered it; otherwise 409."
+        ),
+    )
 
     def validate_token(self, value: str) -> str:
         if not PUSH_TOKEN.match(value):

@@ -175,6 +175,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Expo's push receipts of pushes sent 15 minutes to a day ago: DeviceNotRegistered deactivates the token.
+    "notifications-check-push-receipts": {
+        "task": "notifications.check_push_receipts",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 600},
+    },
     # Summary rollups whose refresh task was lost (broker down, worker killed) are refreshed from the database.
     "health-metrics-sweep-rollups": {
         "task": "health_metrics.sweep_rollups",

@@ -2,6 +2,7 @@
 
 - delivery.py: `notify` (with its messages to emergency contacts), and the engine that sends, retries and
   dispatches deliveries.
+- receipts.py: Expo's push receipts, which deactivate the tokens Expo no longer knows.
 - health_alerts.py: threshold crossings and their episodes, anomaly and device alerts.
 - person.py: what the person manages: read state, preferences, push tokens, emergency contacts, thresholds.
 """
@@ -42,6 +43,7 @@ from .person import (
     push_token_register,
     push_token_remove,
 )
+from .receipts import RECEIPT_DELAY, RECEIPT_LIFETIME, push_receipts_check
 
 __all__ = [
     "CONTACT_QUOTA_WINDOW",
@@ -52,6 +54,8 @@ __all__ = [
     "MAX_ATTEMPTS",
     "MAX_EMERGENCY_CONTACTS",
     "MAX_READING_AGE",
+    "RECEIPT_DELAY",
+    "RECEIPT_LIFETIME",
     "STALE_AFTER",
     "ContactMessage",
     "alert_threshold_create",
@@ -70,6 +74,7 @@ __all__ = [
     "notifications_mark_all_read",
     "notify",
     "preferences_update",
+    "push_receipts_check",
     "push_token_register",
     "push_token_remove",
     "readings_check_thresholds",

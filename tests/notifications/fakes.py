@@ -26,8 +26,19 @@ class FakeExpo:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.script: list[Callable[[list[dict]], Answer]] = []
+        # getReceipts: receipts that are not `ok`, by ticket id; tickets whose receipt is not ready yet; requests.
+        self.receipts: dict[str, dict] = {}
+        self.not_ready: set[str] = set()
+        self.receipt_requests: list[dict] = []
         self._lock = threading.Lock()
         self._tickets = 0
+
+    def receipt_not_registered(self, ticket_id: str) -> None:
+        self.receipts[ticket_id] = {
+            "status": "error",
+            "message": "The recipient device is not registered with FCM.",
+            "details": {"error": "DeviceNotRegistered"},
+        }
 
     @property
     def messages(self) -> list[dict]:
@@ -85,9 +96,15 @@ def expo_handler(fake: FakeExpo) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            messages = json.loads(body)
-            fake.requests.append({"path": self.path, "headers": dict(self.headers.items()), "messages": messages})
-            code, payload, headers = fake.answer(messages)
+            if self.path.endswith("/getReceipts"):
+                ids = json.loads(body)["ids"]
+                fake.receipt_requests.append({"path": self.path, "headers": dict(self.headers.items()), "ids": ids})
+                data = {t: fake.receipts.get(t, {"status": "ok"}) for t in ids if t not in fake.not_ready}
+                code, payload, headers = 200, json.dumps({"data": data}).encode(), {}
+            else:
+                messages = json.loads(body)
+                fake.requests.append({"path": self.path, "headers": dict(self.headers.items()), "messages": messages})
+                code, payload, headers = fake.answer(messages)
             self.send_response(code)
             self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
             for name, value in headers.items():

@@ -133,6 +133,11 @@ class PushTokenSerializer(serializers.ModelSerializer):
 
 
 class EmergencyContactSerializer(serializers.ModelSerializer):
+    # Plain strings in the schema: either may be "" (a contact needs only one of them), which `format: email`
+    # would call invalid.
+    phone_number = serializers.CharField(read_only=True, help_text="A phone number, or empty.")
+    email = serializers.CharField(read_only=True, help_text="An e-mail address, or empty.")
+
     class Meta:
         model = EmergencyContact
         fields = [

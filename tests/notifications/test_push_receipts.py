@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from jeghealth_backend.celery import app as celery_app
 from notifications import expo as expo_client
-from notifications import tasks
+from notifications import services, tasks
 from notifications.models import NotificationDelivery, PushToken
 
 from .factories import PushTokenFactory
@@ -86,6 +86,19 @@ class TestReceipts:
         delivery.refresh_from_db()
         assert len(expo.receipt_requests) == 2 and delivery.receipts_checked_at is not None
         assert delivery.provider_receipts[str(token.pk)]["receipt"] == "ok"
+
+    def test_a_run_reads_page_after_page_past_receipts_not_ready(self, user_a, expo):
+        token = PushTokenFactory(user=user_a)
+        waiting = sent_push(user_a, minutes_ago=30)
+        later = sent_push(user_a, minutes_ago=20)
+        expo.not_ready.add(ticket_of(waiting, token))
+
+        services.push_receipts_check(batch=1)
+
+        waiting.refresh_from_db()
+        later.refresh_from_db()
+        assert len(expo.receipt_requests) == 2
+        assert (waiting.receipts_checked_at, later.receipts_checked_at is not None) == (None, True)
 
     def test_a_push_sent_minutes_ago_is_not_asked_for_yet(self, user_a, expo):
         PushTokenFactory(user=user_a)

@@ -104,6 +104,9 @@ class MedicationSerializer(serializers.ModelSerializer):
 
 
 class DrugInteractionSerializer(serializers.ModelSerializer):
+    # A plain string in the schema: many rules cite no URL (""), which `format: uri` would call invalid.
+    source_url = serializers.CharField(read_only=True, help_text="The source's URL, or empty.")
+
     class Meta:
         model = DrugInteraction
         fields = ["id", "a_kind", "a_value", "b_kind", "b_value", "severity", "description", "source", "source_url"]

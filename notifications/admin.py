@@ -89,7 +89,8 @@ class PushTokenAdmin(admin.ModelAdmin):
 class EmergencyContactAdmin(admin.ModelAdmin):
     list_display = ["id", "user", "name", "relationship", "notify_on_critical", "created_at"]
     list_filter = ["notify_on_critical"]
-    search_fields = ["id", "user__email", "name", "email"]
+    # Name and e-mail are encrypted (no SQL lookups on them): a contact is found by its person.
+    search_fields = ["id", "user__email"]
     raw_id_fields = ["user"]
     readonly_fields = ["id", "created_at", "updated_at"]
 

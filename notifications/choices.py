@@ -24,6 +24,13 @@ class Channel(models.TextChoices):
     IN_APP = "in_app", "In-app"
     EMAIL = "email", "E-mail"
     PUSH = "push", "Push"
+    # Emergency contacts only: a person's own channels are the three above, each with a preference flag.
+    SMS = "sms", "SMS"
+
+
+# The channels that reach the recipient themselves (by their preferences), and those that reach a contact.
+PERSON_CHANNELS = (Channel.IN_APP, Channel.EMAIL, Channel.PUSH)
+CONTACT_CHANNELS = (Channel.EMAIL, Channel.SMS)
 
 
 class DeliveryStatus(models.TextChoices):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import status
 
-from jeghealth_backend.api.exceptions import ApplicationError
+from jeghealth_backend.api.exceptions import ApplicationError, Conflict
 
 
 class NotFound(ApplicationError):
@@ -24,3 +24,9 @@ class InvalidInput(ApplicationError):
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}", fields={field: [message]})
+
+
+class PushTokenTaken(Conflict):
+    """The push token is registered to another account, and this registration does not prove the same install."""
+
+    default_detail = "This push token is registered to another account."

@@ -2,8 +2,9 @@
 
 A `Notification` is what the person sees in the app; each channel that could carry it gets one
 `NotificationDelivery` row, the idempotency key of its sending (a delivery is claimed with a conditional update
-before anything leaves, so a retried task never sends twice). E-mails to emergency contacts are deliveries of
-the person's critical health alert with `contact` set.
+before anything leaves, so a retried task never sends twice). Messages to emergency contacts (an e-mail, or an SMS
+for a contact with a phone number and no address) are deliveries of the person's notification with `contact` set;
+their words are the notification's `contact_message`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,33 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from jeghealth_backend.encryption import EncryptedTextField
 from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES
 
-from .choices import BLOOD_PRESSURE, Category, Channel, DeliveryStatus, EpisodeEndReason, Platform, Severity
+from .choices import (
+    BLOOD_PRESSURE,
+    CONTACT_CHANNELS,
+    PERSON_CHANNELS,
+    Category,
+    Channel,
+    DeliveryStatus,
+    EpisodeEndReason,
+    Platform,
+    Severity,
+)
+
+
+def _is_empty(field: str) -> Q:
+    """`field = ''` in SQL, for an encrypted column too.
+
+    EncryptedTextField refuses lookups (its ciphertext is randomised), but it stores an empty string as itself,
+    so "the column is empty" is exactly "the plaintext is empty": an explicit `Exact` states that, and nothing
+    else, without opening the field to other lookups.
+    """
+    return Q(Exact(F(field), ""))
 
 
 class Notification(models.Model):
@@ -37,6 +60,9 @@ class Notification(models.Model):
     data = models.JSONField(default=dict, blank=True)
     dedupe_key = models.CharField(max_length=200, blank=True, default="")
     in_app = models.BooleanField(default=True)
+    # What emergency contacts read (`ContactMessage`: subject, text, sms), when the notification has contact
+    # deliveries; written by the app that owns the facts. Never shown by the API (it is the person's message).
+    contact_message = models.JSONField(default=dict, blank=True)
     is_read = models.BooleanField(default=False)
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -61,24 +87,28 @@ class Notification(models.Model):
 
 
 class EmergencyContact(models.Model):
-    """Someone a person wants told about critical health alerts (by e-mail, when `notify_on_critical`)."""
+    """Someone a person wants told about their escalated critical alerts, when `notify_on_critical`.
+
+    Told by e-mail when the contact has an address, otherwise by SMS. `name`, `phone_number` and `email` are
+    encrypted at rest (checklist B4); an empty value is stored as an empty string, so the constraints below still
+    say what they mean. Lengths (120, 32, 254) and formats are checked by the input serializer.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="emergency_contacts")
-    name = models.CharField(max_length=120)
+    name = EncryptedTextField()
     relationship = models.CharField(max_length=60, blank=True)
-    phone_number = models.CharField(max_length=32, blank=True)
-    email = models.EmailField(max_length=254, blank=True)
+    phone_number = EncryptedTextField(blank=True, default="")
+    email = EncryptedTextField(blank=True, default="")
     notify_on_critical = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=~Q(phone_number="") | ~Q(email=""), name="notif_contact_phone_or_email"),
-            # Contacts are only ever told by e-mail, so asking to be told needs an address.
+            # Every contact can be reached, so `notify_on_critical` (e-mail, or SMS) needs nothing more.
             models.CheckConstraint(
-                condition=Q(notify_on_critical=False) | ~Q(email=""), name="notif_contact_notify_needs_email"
+                condition=~_is_empty("phone_number") | ~_is_empty("email"), name="notif_contact_phone_or_email"
             ),
         ]
         indexes = [models.Index(fields=["user", "created_at"], name="notif_contact_user_idx")]
@@ -90,10 +120,11 @@ class EmergencyContact(models.Model):
 class NotificationDelivery(models.Model):
     """The sending of one notification over one channel: `pending → sending → sent | failed`, or `skipped`.
 
-    Invariants: one row per (notification, channel) for the recipient's own channels, one per (notification,
-    contact) for e-mails to emergency contacts. A worker claims a row (`pending`, or `sending` with an expired
-    lease) with a conditional update before sending, so two workers never send the same row. `not_before`
-    holds a delivery back until quiet hours end; the periodic dispatcher finds it then.
+    Invariants: one row per (notification, channel) for the recipient's own channels (in-app, e-mail, push), one
+    per (notification, contact) for a message to an emergency contact (e-mail or SMS). A worker claims a row
+    (`pending`, or `sending` with an expired lease) with a conditional update before sending, so two workers
+    never send the same row. `not_before` holds a delivery back until quiet hours end; the periodic dispatcher
+    finds it then. A sent push's Expo receipts are polled once (`receipts_checked_at`).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -106,8 +137,10 @@ class NotificationDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     provider_id = models.CharField(max_length=255, blank=True)
-    # Push only: the outcome per push token, so that a retry after a partial failure sends to the rest only.
+    # Push only: the outcome per push token, so that a retry after a partial failure sends to the rest only, and
+    # the Expo ticket ids whose receipts are polled later.
     provider_receipts = models.JSONField(default=dict, blank=True)
+    receipts_checked_at = models.DateTimeField(null=True, blank=True)
     not_before = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -129,7 +162,9 @@ class NotificationDelivery(models.Model):
                 name="notif_delivery_contact_unique",
             ),
             models.CheckConstraint(
-                condition=Q(contact__isnull=True) | Q(channel=Channel.EMAIL), name="notif_delivery_contact_by_email"
+                condition=Q(contact__isnull=True, channel__in=PERSON_CHANNELS)
+                | Q(contact__isnull=False, channel__in=CONTACT_CHANNELS),
+                name="notif_delivery_channel_fits_recipient",
             ),
             models.CheckConstraint(condition=Q(status__in=DeliveryStatus.values), name="notif_delivery_status_valid"),
         ]
@@ -141,6 +176,12 @@ class NotificationDelivery(models.Model):
                 name="notif_delivery_due_idx",
             ),
             models.Index(fields=["contact", "created_at"], name="notif_delivery_contact_idx"),
+            # The receipts poller's scan: sent pushes whose receipts nobody has read yet.
+            models.Index(
+                fields=["sent_at"],
+                condition=Q(channel=Channel.PUSH, status=DeliveryStatus.SENT, receipts_checked_at__isnull=True),
+                name="notif_delivery_receipts_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -192,12 +233,18 @@ class QuietHours(models.Model):
 
 
 class PushToken(models.Model):
-    """An Expo push token of one of the person's devices. A token belongs to whoever registered it last."""
+    """An Expo push token of one of the person's devices: one row per token, owned by one person.
+
+    A token moves to another account only when that registration names the same `installation_id` as the one
+    stored (services.push_token_register): the same app installation, now signed in as someone else.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_tokens")
     token = models.CharField(max_length=255, unique=True)
     platform = models.CharField(max_length=16, choices=Platform.choices)
+    # The app installation that registered the token (a random id the app keeps); empty for older registrations.
+    installation_id = models.CharField(max_length=100, blank=True, default="")
     is_active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

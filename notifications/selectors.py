@@ -80,5 +80,15 @@ def emergency_contact_list(*, user) -> QuerySet[EmergencyContact]:
     return EmergencyContact.objects.filter(user=user).order_by("created_at", "id")
 
 
+def emergency_contacts_to_alert(*, user) -> list[EmergencyContact]:
+    """USER's contacts to tell of an escalated critical alert: `notify_on_critical`, with an e-mail or a phone.
+
+    In the order the person added them. Pass them to `notify(contacts=…)`, which picks e-mail or SMS for each.
+    """
+    # The addresses are encrypted (no SQL lookups on them) and a person has at most 10 contacts: filter here.
+    contacts = emergency_contact_list(user=user).filter(notify_on_critical=True)
+    return [contact for contact in contacts if contact.email or contact.phone_number]
+
+
 def alert_threshold_list(*, user) -> QuerySet[AlertThreshold]:
     return AlertThreshold.objects.filter(user=user).order_by("metric_type", "severity", "id")

@@ -10,12 +10,14 @@ from rest_framework import serializers
 from jeghealth_backend.api.fields import HourMinuteField
 from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES
 
+from .channels.sms import e164
 from .choices import BLOOD_PRESSURE, Category, Platform, Severity
 from .models import AlertThreshold, EmergencyContact, Notification, PushToken
 
 HH_MM = {"allow_null": True, "required": False}
 PUSH_TOKEN = re.compile(r"^(ExponentPushToken|ExpoPushToken)\[[A-Za-z0-9_\-]{1,200}\]$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,30}$")
+INSTALLATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,100}$")
 # Far outside any physiological value of any metric type, and far inside what a float column holds.
 BOUND = {"required": False, "allow_null": True, "min_value": -1_000_000, "max_value": 1_000_000}
 
@@ -99,6 +101,16 @@ class PreferencesInputSerializer(serializers.Serializer):
 class PushTokenInputSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=255)
     platform = serializers.ChoiceField(choices=Platform.choices)
+    installation_id = serializers.RegexField(
+        INSTALLATION_ID,
+        max_length=100,
+        required=False,
+        default="",
+        help_text=(
+            "A random id the app keeps for this installation (e.g. a UUID made at first start). A token registered "
+            "to another account moves to this one only when the same installation id registered it; otherwise 409."
+        ),
+    )
 
     def validate_token(self, value: str) -> str:
         if not PUSH_TOKEN.match(value):
@@ -121,6 +133,11 @@ class PushTokenSerializer(serializers.ModelSerializer):
 
 
 class EmergencyContactSerializer(serializers.ModelSerializer):
+    # Plain strings in the schema: either may be "" (a contact needs only one of them), which `format: email`
+    # would call invalid.
+    phone_number = serializers.CharField(read_only=True, help_text="A phone number, or empty.")
+    email = serializers.CharField(read_only=True, help_text="An e-mail address, or empty.")
+
     class Meta:
         model = EmergencyContact
         fields = [
@@ -155,8 +172,11 @@ class EmergencyContactInputSerializer(serializers.Serializer):
         merged = _merged(self.instance, attrs, ["phone_number", "email", "notify_on_critical"])
         if not merged["phone_number"] and not merged["email"]:
             raise serializers.ValidationError({"non_field_errors": ["Give a phone number or an e-mail address."]})
-        if merged["notify_on_critical"] and not merged["email"]:
-            raise serializers.ValidationError({"email": ["Needed to tell this contact about critical alerts."]})
+        # Told by e-mail, or else by SMS, which needs the number in international format.
+        if merged["notify_on_critical"] and not merged["email"] and e164(merged["phone_number"]) is None:
+            raise serializers.ValidationError(
+                {"phone_number": ["Give it in international format (+ and country code), or an e-mail address."]}
+            )
         return attrs
 
 

@@ -5,12 +5,13 @@ Every queryset is the person's own, so another person's notification, contact or
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jeghealth_backend.api.schema import ErrorEnvelopeSerializer
 from jeghealth_backend.api.viewsets import BaseViewSet
 
 from . import selectors, services
@@ -85,8 +86,15 @@ class PushTokenView(APIView):
     @extend_schema(
         tags=TAGS,
         request=PushTokenInputSerializer,
-        responses={200: PushTokenSerializer, 201: PushTokenSerializer},
-        description="Register a token (201), or refresh one already registered (200): idempotent per token.",
+        responses={
+            200: PushTokenSerializer,
+            201: PushTokenSerializer,
+            409: OpenApiResponse(ErrorEnvelopeSerializer, "Registered to another account"),
+        },
+        description=(
+            "Register a token (201), or refresh one already registered (200): idempotent per token. A token "
+            "registered to another account answers 409 unless the same `installation_id` registered it."
+        ),
     )
     def post(self, request):
         data = PushTokenInputSerializer(data=request.data)

@@ -175,6 +175,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Expo's push receipts of pushes sent 15 minutes to a day ago: DeviceNotRegistered deactivates the token.
+    "notifications-check-push-receipts": {
+        "task": "notifications.check_push_receipts",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 600},
+    },
     # Summary rollups whose refresh task was lost (broker down, worker killed) are refreshed from the database.
     "health-metrics-sweep-rollups": {
         "task": "health_metrics.sweep_rollups",
@@ -456,11 +462,29 @@ FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:8081").rstrip("
 EXPO_PUSH_URL = env.str("EXPO_PUSH_URL", default="https://exp.host/--/api/v2/push/send")
 EXPO_ACCESS_TOKEN = env.str("EXPO_ACCESS_TOKEN", default="")
 EXPO_PUSH_TIMEOUT = env.float("EXPO_PUSH_TIMEOUT", default=10.0)
-# Checklist A14: e-mails to emergency contacts per person and per contact in any 24 hours.
-NOTIFICATIONS_CONTACT_EMAILS_PER_DAY = env.int("NOTIFICATIONS_CONTACT_EMAILS_PER_DAY", default=10)
-NOTIFICATIONS_CONTACT_EMAILS_PER_CONTACT_PER_DAY = env.int(
-    "NOTIFICATIONS_CONTACT_EMAILS_PER_CONTACT_PER_DAY", default=3
+# Checklist A14: messages to emergency contacts (e-mails and SMS together) per person and per contact in any
+# 24 hours. The former names, NOTIFICATIONS_CONTACT_EMAILS_…, from when contacts were only e-mailed, still work.
+NOTIFICATIONS_CONTACT_MESSAGES_PER_DAY = env.int(
+    "NOTIFICATIONS_CONTACT_MESSAGES_PER_DAY", default=env.int("NOTIFICATIONS_CONTACT_EMAILS_PER_DAY", default=10)
 )
+NOTIFICATIONS_CONTACT_MESSAGES_PER_CONTACT_PER_DAY = env.int(
+    "NOTIFICATIONS_CONTACT_MESSAGES_PER_CONTACT_PER_DAY",
+    default=env.int("NOTIFICATIONS_CONTACT_EMAILS_PER_CONTACT_PER_DAY", default=3),
+)
+# SMS to emergency contacts through a provider with Twilio's Messages API; unset SMS_API_URL: no SMS.
+SMS_API_URL = env.str("SMS_API_URL", default="")
+SMS_API_TOKEN = env.str("SMS_API_TOKEN", default="")  # <user>:<password> for HTTP basic auth
+SMS_FROM = env.str("SMS_FROM", default="")
+SMS_API_TIMEOUT = env.float("SMS_API_TIMEOUT", default=10.0)
+if SMS_API_URL:
+    if not SMS_API_URL.startswith(("https://", "http://")):
+        raise ImproperlyConfigured("SMS_API_URL must be an http(s) URL.")
+    if not SMS_FROM:
+        raise ImproperlyConfigured("SMS_FROM is required with SMS_API_URL.")
+    if SMS_API_TOKEN and ":" not in SMS_API_TOKEN:
+        raise ImproperlyConfigured("SMS_API_TOKEN must be <user>:<password>.")
+if not 0 < SMS_API_TIMEOUT <= 60:
+    raise ImproperlyConfigured("SMS_API_TIMEOUT must be between 0 and 60 seconds.")
 
 # --- Appointments -----------------------------------------------------------------------------------------
 # Telemedicine rooms: `{token}` is replaced by an unguessable token per appointment.

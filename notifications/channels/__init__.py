@@ -8,9 +8,14 @@ from .base import BaseChannel
 from .email import EmailChannel
 from .in_app import InAppChannel
 from .push import PushChannel
+from .sms import SmsChannel
 
 CHANNELS: MappingProxyType[str, BaseChannel] = MappingProxyType(
-    {channel.name: channel for channel in (InAppChannel(), EmailChannel(), PushChannel())}
+    {channel.name: channel for channel in (InAppChannel(), EmailChannel(), PushChannel(), SmsChannel())}
+)
+# The recipient's own channels, in the order their deliveries are created (and enqueued).
+PERSON_CHANNELS: MappingProxyType[str, BaseChannel] = MappingProxyType(
+    {name: channel for name, channel in CHANNELS.items() if channel.reaches_recipient}
 )
 
 

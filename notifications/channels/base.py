@@ -36,7 +36,8 @@ class PermanentDeliveryError(DeliveryError):
 
 
 class DeliverySkipped(DeliveryError):
-    """Nothing to send to (no active push token, an unverified e-mail address): not a failure."""
+    """Nothing to send to or nothing to send with (no active push token, an unverified e-mail address, SMS not
+    configured): not a failure."""
 
 
 @dataclass
@@ -53,6 +54,9 @@ class BaseChannel(ABC):
     delivered_on_creation: ClassVar[bool] = False
     # True when quiet hours hold this channel's non-critical deliveries back.
     respects_quiet_hours: ClassVar[bool] = True
+    # True when the channel reaches the recipient themselves (by their preference flag for it); false for a
+    # channel that only reaches emergency contacts (SMS).
+    reaches_recipient: ClassVar[bool] = True
 
     @abstractmethod
     def send(self, delivery: NotificationDelivery) -> SendResult:

@@ -1,9 +1,9 @@
 """E-mail through Django's e-mail backend: a plain-text and an HTML body rendered from templates.
 
 The person's own notifications go to their account address, only once it is verified: a health message must not
-reach whoever typed someone else's address at sign-up. Deliveries with a `contact` are the critical-alert e-mails
-to an emergency contact. SMTP answers are sorted into transient (connection errors, timeouts, 4xx) and permanent
-(5xx) failures; the backend's own timeout is `EMAIL_TIMEOUT`.
+reach whoever typed someone else's address at sign-up. Deliveries with a `contact` are e-mails to an emergency
+contact: they say the notification's `contact_message` and nothing else. SMTP answers are sorted into transient
+(connection errors, timeouts, 4xx) and permanent (5xx) failures; the backend's own timeout is `EMAIL_TIMEOUT`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from notifications.choices import Channel
+from notifications.contact_message import ContactMessage
 
 from .base import BaseChannel, DeliverySkipped, PermanentDeliveryError, SendResult, TransientDeliveryError
 
@@ -42,8 +43,12 @@ class EmailChannel(BaseChannel):
             contact = delivery.contact
             if not contact.email:
                 raise DeliverySkipped("the emergency contact has no e-mail address")
-            context.update(contact_name=contact.name, details=notification.data)
-            send_templated(to=contact.email, template="contact_alert", context=context)
+            message = ContactMessage.from_stored(notification.contact_message)
+            if message is None:
+                raise PermanentDeliveryError("the notification has no message for its contacts")
+            # The contact reads the message's words only: the template adds none of the notification's facts.
+            context = {"app_name": APP_NAME, "subject": message.subject, "text": message.text}
+            send_templated(to=contact.email, template="contact_message", context=context)
         else:
             if not person.email or not person.is_email_verified:
                 raise DeliverySkipped("the account e-mail address is not verified")

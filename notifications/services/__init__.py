@@ -1,12 +1,16 @@
 """Writes of notifications. Other apps call `notify` (and the alert entry points) from here only.
 
-- delivery.py: `notify`, and the engine that sends, retries and dispatches deliveries.
-- health_alerts.py: threshold crossings and their episodes, e-mails to emergency contacts, anomaly and device
-  alerts.
+- delivery.py: `notify` (with its messages to emergency contacts), and the engine that sends, retries and
+  dispatches deliveries.
+- receipts.py: Expo's push receipts, which deactivate the tokens Expo no longer knows.
+- health_alerts.py: threshold crossings and their episodes, anomaly and device alerts.
 - person.py: what the person manages: read state, preferences, push tokens, emergency contacts, thresholds.
 """
 
+from notifications.contact_message import ContactMessage
+
 from .delivery import (
+    CONTACT_QUOTA_WINDOW,
     DISPATCH_BATCH,
     LEASE,
     MAX_ATTEMPTS,
@@ -39,8 +43,10 @@ from .person import (
     push_token_register,
     push_token_remove,
 )
+from .receipts import RECEIPT_DELAY, RECEIPT_LIFETIME, push_receipts_check
 
 __all__ = [
+    "CONTACT_QUOTA_WINDOW",
     "DISPATCH_BATCH",
     "EPISODE_GAP",
     "LEASE",
@@ -48,7 +54,10 @@ __all__ = [
     "MAX_ATTEMPTS",
     "MAX_EMERGENCY_CONTACTS",
     "MAX_READING_AGE",
+    "RECEIPT_DELAY",
+    "RECEIPT_LIFETIME",
     "STALE_AFTER",
+    "ContactMessage",
     "alert_threshold_create",
     "alert_threshold_delete",
     "alert_threshold_update",
@@ -65,6 +74,7 @@ __all__ = [
     "notifications_mark_all_read",
     "notify",
     "preferences_update",
+    "push_receipts_check",
     "push_token_register",
     "push_token_remove",
     "readings_check_thresholds",

@@ -1,29 +1,33 @@
 """The delivery engine: `notify`, the one entry point every app uses, and the sending of its deliveries.
 
-`notify` stores the notification and one delivery row per channel in the caller's transaction, and enqueues the
-due ones after commit (`robust`, so a broker outage never fails the caller). A worker claims a row with a
-conditional update before sending and records the outcome after; a retried or duplicated task finds nothing to
-claim. The periodic dispatcher (`deliveries_dispatch_due`, every minute) sends what quiet hours held back once
-they end, and re-enqueues pending rows whose message was lost: nothing waits in Redis for hours.
+`notify` stores the notification and one delivery row per channel (and per emergency contact it names) in the
+caller's transaction, and enqueues the due ones after commit (`robust`, so a broker outage never fails the
+caller). A worker claims a row with a conditional update before sending and records the outcome after; a retried
+or duplicated task finds nothing to claim. The periodic dispatcher (`deliveries_dispatch_due`, every minute) sends
+what quiet hours held back once they end, and re-enqueues pending rows whose message was lost: nothing waits in
+Redis for hours. No provider is called in the caller's request or transaction: a slow or unreachable provider
+holds up only the worker sending its own delivery.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from jeghealth_backend.person_cache import person_data_changed
 from notifications import selectors
-from notifications.channels import CHANNELS, get_channel
+from notifications.channels import PERSON_CHANNELS, get_channel
 from notifications.channels.base import BaseChannel, DeliverySkipped, PermanentDeliveryError, TransientDeliveryError
 from notifications.choices import Category, Channel, DeliveryStatus, Severity
-from notifications.models import Notification, NotificationDelivery
+from notifications.contact_message import ContactMessage
+from notifications.models import EmergencyContact, Notification, NotificationDelivery
 
 logger = logging.getLogger("jeghealth.notifications")
 
@@ -35,6 +39,8 @@ LEASE = timedelta(minutes=10)
 STALE_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 10
 DISPATCH_BATCH = 500
+# Quotas of messages to emergency contacts (checklist A14) count e-mails and SMS together over this window.
+CONTACT_QUOTA_WINDOW = timedelta(days=1)
 
 
 @transaction.atomic
@@ -47,19 +53,37 @@ def notify(
     data: dict | None = None,
     severity: str = Severity.INFO,
     dedupe_key: str | None = None,
+    contacts: Sequence[EmergencyContact] = (),
+    contact_message: ContactMessage | None = None,
 ) -> Notification:
     """Record a notification for USER and deliver it over every channel their preferences enable.
 
     Channels turned off get a `skipped` delivery. Non-critical pushes and e-mails wait for the end of the
     person's quiet hours; critical ones and in-app go at once. With DEDUPE_KEY, a notification already stored
-    under that key for USER is answered instead and nothing else happens (reminders, alert episodes).
+    under that key for USER is answered instead and nothing else happens (reminders, alert episodes,
+    escalations: a repeated call sends nothing, to the person or their contacts).
+
+    With CONTACTS (USER's emergency contacts), the notification also gets one delivery per contact, saying
+    CONTACT_MESSAGE: by e-mail when the contact has an address, else by SMS to its phone number, at once (quiet
+    hours are the person's, not the contact's). Within the quotas of messages to contacts in any 24 hours,
+    e-mails and SMS counted together: NOTIFICATIONS_CONTACT_MESSAGES_PER_DAY per person and
+    NOTIFICATIONS_CONTACT_MESSAGES_PER_CONTACT_PER_DAY per contact; over quota, or for a contact that no longer
+    asks to be told (`notify_on_critical` off), the delivery is stored `skipped` with the reason. The database
+    holds one delivery per (notification, contact).
+
     Sending happens after the caller's transaction commits; if it rolls back, nothing is sent.
-    Raises ValueError for an unknown category or severity (a programming error in the caller).
+    Raises ValueError for an unknown category or severity, for CONTACTS without a CONTACT_MESSAGE, and for a
+    contact of someone else (programming errors in the caller).
     """
     if category not in Category.values:
         raise ValueError(f"Unknown notification category {category!r}.")
     if severity not in Severity.values:
         raise ValueError(f"Unknown notification severity {severity!r}.")
+    contacts = list(contacts)
+    if contacts and contact_message is None:
+        raise ValueError("Messages to emergency contacts need a contact_message.")
+    if any(contact.user_id != user.pk for contact in contacts):
+        raise ValueError("Every contact must be an emergency contact of the notified person.")
     flags = selectors.channel_flags(user=user, category=category)
     try:
         with transaction.atomic():
@@ -72,6 +96,7 @@ def notify(
                 data=data or {},
                 dedupe_key=dedupe_key or "",
                 in_app=flags[Channel.IN_APP],
+                contact_message=contact_message.as_stored() if contacts and contact_message else {},
             )
     except IntegrityError:
         if not dedupe_key:
@@ -83,16 +108,58 @@ def notify(
     hold = None if severity == Severity.CRITICAL else selectors.quiet_hours_end(user=user, now=now)
     rows = [
         _new_delivery(notification, channel, enabled=flags[name], hold=hold, now=now)
-        for name, channel in CHANNELS.items()
+        for name, channel in PERSON_CHANNELS.items()
     ]
+    if contacts:
+        rows += _contact_deliveries(user=user, notification=notification, contacts=contacts, now=now)
     NotificationDelivery.objects.bulk_create(rows)
     person_data_changed(user.pk)
     enqueue_on_commit([row.id for row in rows if row.status == DeliveryStatus.PENDING and row.not_before is None])
     logger.info(
         "notification_created",
-        extra={"notification_id": str(notification.id), "user_id": str(user.pk), "category": category},
+        extra={
+            "notification_id": str(notification.id),
+            "user_id": str(user.pk),
+            "category": category,
+            "contact_deliveries": len(rows) - len(PERSON_CHANNELS),
+        },
     )
     return notification
+
+
+def _contact_deliveries(
+    *, user, notification: Notification, contacts: list[EmergencyContact], now
+) -> list[NotificationDelivery]:
+    """One unsaved delivery per distinct contact: e-mail or SMS, pending within the quotas, skipped beyond."""
+    # Locking every contact of the person (in id order, so concurrent callers never deadlock) serialises the
+    # notifications that message them: each one counts the deliveries of those before it.
+    current = {c.pk: c for c in EmergencyContact.objects.select_for_update().filter(user_id=user.pk).order_by("pk")}
+    counted = NotificationDelivery.objects.filter(
+        contact__user_id=user.pk, created_at__gte=now - CONTACT_QUOTA_WINDOW
+    ).exclude(status=DeliveryStatus.SKIPPED)
+    per_person = counted.count()
+    per_contact = dict(counted.values("contact").annotate(n=Count("id")).values_list("contact", "n"))
+    rows: list[NotificationDelivery] = []
+    seen: set = set()
+    for given in contacts:
+        contact = current.get(given.pk)
+        if contact is None or contact.pk in seen:  # deleted meanwhile, or named twice
+            continue
+        seen.add(contact.pk)
+        channel = Channel.EMAIL if contact.email else Channel.SMS
+        row = NotificationDelivery(notification=notification, channel=channel, contact=contact, created_at=now)
+        if not contact.notify_on_critical:
+            row.status, row.last_error = DeliveryStatus.SKIPPED, "the contact no longer asks to be told"
+        elif per_person >= settings.NOTIFICATIONS_CONTACT_MESSAGES_PER_DAY:
+            row.status, row.last_error = DeliveryStatus.SKIPPED, "daily quota of messages to emergency contacts"
+        elif per_contact.get(contact.pk, 0) >= settings.NOTIFICATIONS_CONTACT_MESSAGES_PER_CONTACT_PER_DAY:
+            row.status, row.last_error = DeliveryStatus.SKIPPED, "daily quota of messages to this contact"
+        else:
+            row.enqueued_at = now
+            per_person += 1
+            per_contact[contact.pk] = per_contact.get(contact.pk, 0) + 1
+        rows.append(row)
+    return rows
 
 
 def _new_delivery(

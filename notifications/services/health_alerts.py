@@ -1,5 +1,6 @@
 """Health and device alerts: a person's thresholds crossed by their readings, anomalies the health metrics
-app flags, and device alerts. All of them reach the person through `notify`.
+app flags, and device alerts. All of them reach the person (and, for a critical threshold, the emergency
+contacts) through `notify`. These rules are moving to the `alerts` app.
 """
 
 from __future__ import annotations
@@ -9,19 +10,19 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from health_metrics.models import HealthMetric, Quality
 from health_metrics.selectors import BatchReadings, readings_written
-from notifications.choices import SEVERITY_RANK, Category, Channel, DeliveryStatus, EpisodeEndReason, Severity
-from notifications.models import AlertEpisode, AlertThreshold, EmergencyContact, Notification, NotificationDelivery
-from notifications.thresholds import alert_content, anomaly_content, find_crossing
+from notifications import selectors
+from notifications.choices import SEVERITY_RANK, Category, EpisodeEndReason, Severity
+from notifications.contact_message import ContactMessage
+from notifications.models import AlertEpisode, AlertThreshold, Notification
+from notifications.thresholds import APP_NAME, alert_content, anomaly_content, find_crossing
 
-from .delivery import enqueue_on_commit, notify
+from .delivery import notify
 
 logger = logging.getLogger("jeghealth.notifications")
 
@@ -40,11 +41,11 @@ def readings_check_thresholds(
     Readings are taken in `recorded_at` order. An episode of a threshold opens with a crossing reading and
     alerts once (`health_alert`, the threshold's severity); it ends with a reading back in range or when no
     crossing reading follows within EPISODE_GAP. When one reading opens episodes of several thresholds of the
-    same metric, only the most severe alerts. A critical alert also e-mails the emergency contacts with
-    `notify_on_critical`, within the daily quotas. Ignored: readings of other people, suspect readings, readings
-    recorded more than MAX_READING_AGE ago, and readings older than the newest one already evaluated against
-    that threshold. Answers the notifications created. Safe to call twice with the same readings.
-    The readings are READING_IDS, or those a device BATCH stored.
+    same metric, only the most severe alerts. A critical alert also reaches the emergency contacts with
+    `notify_on_critical` (e-mail, or SMS), within the daily quotas (`notify`'s contacts). Ignored: readings of
+    other people, suspect readings, readings recorded more than MAX_READING_AGE ago, and readings older than the
+    newest one already evaluated against that threshold. Answers the notifications created. Safe to call twice
+    with the same readings. The readings are READING_IDS, or those a device BATCH stored.
     """
     reading_ids = list(reading_ids)
     if not reading_ids and batch is None:
@@ -132,6 +133,7 @@ def _alert_opened_episodes(*, user_id, opened: list) -> list[Notification]:
         title, body, data = alert_content(
             threshold=threshold, reading=reading, crossing=crossing, episode_id=str(episode.pk), tz=tz
         )
+        critical = threshold.severity == Severity.CRITICAL
         notification = notify(
             user=user,
             category=Category.HEALTH_ALERT,
@@ -140,58 +142,33 @@ def _alert_opened_episodes(*, user_id, opened: list) -> list[Notification]:
             data=data,
             severity=threshold.severity,
             dedupe_key=f"health_alert:episode:{episode.pk}",
+            contacts=selectors.emergency_contacts_to_alert(user=user) if critical else (),
+            contact_message=_contact_message(user) if critical else None,
         )
         AlertEpisode.objects.filter(pk=episode.pk).update(notification=notification)
-        if threshold.severity == Severity.CRITICAL:
-            _email_emergency_contacts(user=user, notification=notification)
         notifications.append(notification)
     return notifications
 
 
-def _email_emergency_contacts(*, user, notification: Notification) -> None:
-    """One e-mail delivery per contact with `notify_on_critical`, within the per-person and per-contact quotas.
-
-    Over quota the delivery is stored `skipped` (with the reason), so the person's history shows who was not
-    told and why. The contacts' rows are locked, so concurrent alerts count each other.
-    """
-    contacts = list(
-        EmergencyContact.objects.select_for_update()
-        .filter(user=user, notify_on_critical=True)
-        .exclude(email="")
-        .order_by("created_at", "id")
+def _contact_message(user) -> ContactMessage:
+    """What emergency contacts read of a critical alert: an urgent reading, and how to reach the person."""
+    name = user.full_name
+    reach = f" (phone {user.phone_number})" if user.phone_number else ""
+    text = (
+        f"{name} named you as an emergency contact in {APP_NAME}. One of their readings is urgent.\n\n"
+        f"Please check on them{reach}. If you think they are in danger, call your local emergency number.\n\n"
+        f"You receive this because {name} asked that you be told about urgent readings."
     )
-    if not contacts:
-        return
-    now = timezone.now()
-    counted = NotificationDelivery.objects.filter(contact__user=user, created_at__gte=now - timedelta(days=1)).exclude(
-        status=DeliveryStatus.SKIPPED
-    )
-    per_person = counted.count()
-    per_contact = dict(counted.values("contact").annotate(n=Count("id")).values_list("contact", "n"))
-    rows = []
-    for contact in contacts:
-        row = NotificationDelivery(notification=notification, channel=Channel.EMAIL, contact=contact, created_at=now)
-        if per_person >= settings.NOTIFICATIONS_CONTACT_EMAILS_PER_DAY:
-            row.status, row.last_error = DeliveryStatus.SKIPPED, "daily quota of e-mails to emergency contacts"
-        elif per_contact.get(contact.pk, 0) >= settings.NOTIFICATIONS_CONTACT_EMAILS_PER_CONTACT_PER_DAY:
-            row.status, row.last_error = DeliveryStatus.SKIPPED, "daily quota of e-mails to this contact"
-        else:
-            row.enqueued_at = now
-            per_person += 1
-        rows.append(row)
-    NotificationDelivery.objects.bulk_create(rows)
-    enqueue_on_commit([row.id for row in rows if row.status == DeliveryStatus.PENDING])
-    logger.info(
-        "emergency_contacts_alerted",
-        extra={"notification_id": str(notification.pk), "queued": sum(r.status == "pending" for r in rows)},
-    )
+    sms = f"{APP_NAME}: an urgent reading for {name}. Please check on them{reach}."
+    subject = f"{APP_NAME}: urgent reading for {name}"
+    return ContactMessage(subject=subject[:200], text=text, sms=sms[:320])
 
 
 def anomaly_notify(*, reading: HealthMetric) -> Notification:
     """Tell the person about a reading the health metrics app flagged as anomalous; once per reading.
 
     `critical` when one of the reasons is a critical clinical threshold, `warning` otherwise. Emergency contacts
-    are e-mailed for the person's own critical thresholds only (readings_check_thresholds), not for these.
+    are told of the person's own critical thresholds only (readings_check_thresholds), not of these.
     """
     user = get_user_model().objects.select_related("profile").get(pk=reading.user_id)
     title, body, data, severity = anomaly_content(reading=reading, tz=user.profile.tzinfo)

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from jeghealth_backend.person_cache import person_data_changed
 from notifications import selectors
-from notifications.choices import EpisodeEndReason
-from notifications.exceptions import InvalidInput, NotFound
+from notifications.choices import Category, EpisodeEndReason, Severity
+from notifications.exceptions import InvalidInput, NotFound, PushTokenTaken
 from notifications.models import (
     AlertEpisode,
     AlertThreshold,
@@ -23,6 +23,7 @@ from notifications.models import (
     PushToken,
     QuietHours,
 )
+from notifications.services.delivery import notify
 
 MAX_ACTIVE_PUSH_TOKENS = 10
 MAX_EMERGENCY_CONTACTS = 10
@@ -77,23 +78,45 @@ def preferences_update(
 
 
 @transaction.atomic
-def push_token_register(*, user, token: str, platform: str) -> tuple[PushToken, bool]:
+def push_token_register(*, user, token: str, platform: str, installation_id: str = "") -> tuple[PushToken, bool]:
     """Register or refresh an Expo push token for USER; answer it and whether it is new. Idempotent per token.
 
-    A token already known moves to USER (the phone is now signed in as them) and becomes active again. Beyond
-    MAX_ACTIVE_PUSH_TOKENS the least recently used ones of USER are deactivated.
+    A token of USER's is refreshed (active again, its platform and installation updated). A token registered to
+    someone else is never moved silently (anyone who learns a token could otherwise take another person's
+    pushes, critical alerts included): it moves to USER only when INSTALLATION_ID is given and is the one stored
+    with the token, i.e. the same app installation now signed in as USER, and its former owner is told in-app
+    (and by their other channels) that this phone no longer receives their notifications. Otherwise PushTokenTaken
+    (409) and nothing changes.
+
+    Dropping the other person's row and telling them was the other way offered, and is not taken: it still lets
+    anyone cut a person off from their pushes, and the message would reach them only once they open the app.
+
+    Beyond MAX_ACTIVE_PUSH_TOKENS the least recently used ones of USER are deactivated.
     """
     now = timezone.now()
     fields = {"user": user, "platform": platform, "is_active": True, "last_used_at": now, "updated_at": now}
+    # The row lock makes two registrations of one token (two accounts racing for it) take turns.
+    existing = PushToken.objects.select_for_update().filter(token=token).first()
     created = False
-    if not PushToken.objects.filter(token=token).update(**fields):
+    if existing is None:
         try:
             with transaction.atomic():
-                PushToken.objects.create(token=token, **fields)
+                PushToken.objects.create(token=token, installation_id=installation_id, **fields)
             created = True
         except IntegrityError:
-            # A concurrent registration of the same token won the insert; ours becomes the refresh.
-            PushToken.objects.filter(token=token).update(**fields)
+            # A concurrent registration of the same token won the insert; ours is checked against it.
+            existing = PushToken.objects.select_for_update().get(token=token)
+    if existing is not None:
+        previous_owner = None
+        if existing.user_id != user.pk:
+            if not installation_id or existing.installation_id != installation_id:
+                raise PushTokenTaken()
+            previous_owner = existing.user
+        PushToken.objects.filter(pk=existing.pk).update(
+            installation_id=installation_id or existing.installation_id, **fields
+        )
+        if previous_owner is not None:
+            _tell_push_token_moved(owner=previous_owner, token=existing)
     surplus = list(
         PushToken.objects.filter(user=user, is_active=True)
         .order_by("-last_used_at", "-created_at")
@@ -102,6 +125,20 @@ def push_token_register(*, user, token: str, platform: str) -> tuple[PushToken, 
     if surplus:
         PushToken.objects.filter(id__in=surplus).update(is_active=False, updated_at=now)
     return PushToken.objects.get(token=token), created
+
+
+def _tell_push_token_moved(*, owner, token: PushToken) -> None:
+    notify(
+        user=owner,
+        category=Category.SYSTEM,
+        severity=Severity.WARNING,
+        title="A phone no longer receives your notifications",
+        body=(
+            f"Your {token.get_platform_display()} device was signed in to another account, so its notifications "
+            "now go to that account. If that was not you, sign in on it again and change your password."
+        ),
+        data={"kind": "push_token_moved", "push_token_id": str(token.pk)},
+    )
 
 
 @transaction.atomic

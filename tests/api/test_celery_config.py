@@ -69,6 +69,7 @@ INTENDED_QUEUES = {
     "iot_devices.warn_expiring_keys": "default",
     "medications.mark_missed_doses": "default",
     "medications.send_dose_reminders": "notifications",
+    "notifications.check_push_receipts": "notifications",
     "notifications.check_thresholds": "notifications",
     "notifications.deliver": "notifications",
     "notifications.dispatch_due": "notifications",

@@ -14,7 +14,7 @@ from django.db import close_old_connections
 
 from accounts.models import CareTeamGrant
 from appointments.services import calendar_feed_token
-from medications.models import Medication, MedicationCategory
+from medications.models import DrugInteraction, Medication, MedicationCategory
 from notifications.services import notify
 from tests.accounts.factories import DoctorFactory
 from tests.appointments.factories import AppointmentFactory, ProviderProfileFactory
@@ -50,7 +50,8 @@ class World:
 
 def build_world(owner, django_capture_on_commit_callbacks) -> World:
     """OWNER's reading, target, device with a batch and an alert, regimen, appointment, notification, emergency
-    contact, alert threshold, care-team grant, report and calendar feed, made through services or factories."""
+    contact, alert threshold, care-team grant, report and calendar feed, and a drug interaction, made through
+    services or factories."""
     doctor = DoctorFactory()
     ProviderProfileFactory(doctor=doctor)
     watch = pair_device(owner)
@@ -72,7 +73,8 @@ def build_world(owner, django_capture_on_commit_callbacks) -> World:
     )
     with django_capture_on_commit_callbacks(execute=True):
         note = notify(user=owner, category="system", title="Welcome", body="Hello")
-    contact = EmergencyContactFactory(user=owner)
+    # Reachable by phone only, so its `email` answers "" (issue 17 point 10: the schema must allow it).
+    contact = EmergencyContactFactory(user=owner, email="", phone_number="+33 6 12 34 56 78")
     threshold = AlertThresholdFactory(user=owner)
     grant = CareTeamGrant.objects.create(patient=owner, grantee=doctor, scopes=["health_metrics"])
     report = ReportFactory(user=owner)
@@ -82,6 +84,11 @@ def build_world(owner, django_capture_on_commit_callbacks) -> World:
         generic_name="lisinopril",
         defaults={"atc_code": "C09AA03", "category": category, "pharmacological_class": "ACE inhibitor",
                   "ingredients": ["lisinopril"]},
+    )  # fmt: skip
+    # A rule that cites no URL, so the interaction list answers `source_url: ""` (issue 17 point 10).
+    DrugInteraction.objects.get_or_create(
+        a_kind="ingredient", a_value="lisinopril", b_kind="ingredient", b_value="spironolactone",
+        defaults={"severity": "major", "description": "Risk of hyperkalaemia.", "source": "Test", "source_url": ""},
     )  # fmt: skip
     device = {"id": str(watch.device.pk)}
     world = World(owner=owner, doctor=doctor, watch=watch)

@@ -11,6 +11,7 @@ import pytest
 import redis
 from django.core.cache import caches
 
+from medications.models import DrugInteraction
 from tests.appointments.factories import AppointmentFactory, ProviderProfileFactory
 from tests.health_metrics.factories import HealthMetricFactory
 
@@ -113,6 +114,32 @@ class TestReadingWithoutADevice:
 
         assert r.json()["device"] is None
         assert component(openapi, "HealthMetric")["properties"]["device"]["nullable"] is True
+
+
+class TestEmptyStringsDocumentedWithoutAFormat:
+    """`EmergencyContact.email` and `DrugInteraction.source_url` answer `""` where the schema said `format: email`
+    / `format: uri`, which an empty string does not satisfy (issue 17, point 10)."""
+
+    def test_a_contact_without_an_address_answers_an_email_the_schema_allows(self, client_a, openapi):
+        body = {"name": "Dad", "phone_number": "+33 6 12 34 56 78", "notify_on_critical": True}
+
+        r = client_a.post("/api/v1/notifications/emergency-contacts/", body, format="json")
+
+        assert r.status_code == 201 and r.json()["email"] == ""
+        prop = component(openapi, "EmergencyContact")["properties"]["email"]
+        assert prop["type"] == "string" and "format" not in prop
+
+    def test_an_interaction_without_a_source_url_answers_one_the_schema_allows(self, client_a, openapi):
+        DrugInteraction.objects.create(
+            a_kind="ingredient", a_value="x-sentinel", b_kind="ingredient", b_value="y-sentinel",
+            severity="minor", description="A test rule.", source="Test", source_url="",
+        )  # fmt: skip
+
+        results = client_a.get("/api/v1/medications/interactions/?limit=200").json()["results"]
+
+        assert "" in {rule["source_url"] for rule in results}
+        prop = component(openapi, "DrugInteraction")["properties"]["source_url"]
+        assert prop["type"] == "string" and "format" not in prop
 
 
 class TestRedisDown:

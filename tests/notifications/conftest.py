@@ -6,7 +6,11 @@ from http.server import ThreadingHTTPServer
 
 import pytest
 
-from .fakes import FakeExpo, FakeSMTP, ThreadingTCPServer, expo_handler, smtp_handler
+from .fakes import FakeExpo, FakeSMS, FakeSMTP, ThreadingTCPServer, expo_handler, sms_handler, smtp_handler
+
+SMS_ACCOUNT = "AC0123456789abcdef0123456789abcdef"
+SMS_AUTH_TOKEN = "test-auth-token-9f8e"
+SMS_FROM = "+15005550006"
 
 
 @pytest.fixture
@@ -26,6 +30,40 @@ def expo(settings):
 
 
 @pytest.fixture
+def sms(settings):
+    """A local provider with Twilio's Messages API; SMS_API_URL, SMS_API_TOKEN and SMS_FROM point at it."""
+    fake = FakeSMS()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), sms_handler(fake))
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    settings.SMS_API_URL = f"http://127.0.0.1:{port}/2010-04-01/Accounts/{SMS_ACCOUNT}/Messages.json"
+    settings.SMS_API_TOKEN = f"{SMS_ACCOUNT}:{SMS_AUTH_TOKEN}"
+    settings.SMS_FROM = SMS_FROM
+    settings.SMS_API_TIMEOUT = 5.0
+    yield fake
+    fake.release.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def sms_down(settings):
+    """SMS settings pointing at a port nobody listens on."""
+    settings.SMS_API_URL = f"http://127.0.0.1:{_free_port()}/2010-04-01/Accounts/{SMS_ACCOUNT}/Messages.json"
+    settings.SMS_API_TOKEN = f"{SMS_ACCOUNT}:{SMS_AUTH_TOKEN}"
+    settings.SMS_FROM = SMS_FROM
+    settings.SMS_API_TIMEOUT = 2.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
 def smtp(settings):
     """A local SMTP server; the SMTP e-mail backend points at it for the test."""
     fake = FakeSMTP()
@@ -41,10 +79,7 @@ def smtp(settings):
 @pytest.fixture
 def smtp_down(settings):
     """SMTP settings pointing at a port nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    _use_smtp(settings, port)
+    _use_smtp(settings, _free_port())
 
 
 def _use_smtp(settings, port: int) -> None:

@@ -1,4 +1,5 @@
-"""Local servers that speak Expo's push protocol and SMTP, so delivery is tested over real sockets.
+"""Local servers that speak Expo's push protocol (send and getReceipts), SMTP and Twilio's Messages API, so
+delivery is tested over real sockets.
 
 Each records what it received and answers from a script (one entry per request or command), falling back to
 success. Nothing in the code under test is patched: settings point it at 127.0.0.1.
@@ -6,6 +7,7 @@ success. Nothing in the code under test is patched: settings point it at 127.0.0
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import socketserver
@@ -13,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs
 
 Answer = tuple[int, bytes, dict]
 
@@ -23,8 +26,19 @@ class FakeExpo:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.script: list[Callable[[list[dict]], Answer]] = []
+        # getReceipts: receipts that are not `ok`, by ticket id; tickets whose receipt is not ready yet; requests.
+        self.receipts: dict[str, dict] = {}
+        self.not_ready: set[str] = set()
+        self.receipt_requests: list[dict] = []
         self._lock = threading.Lock()
         self._tickets = 0
+
+    def receipt_not_registered(self, ticket_id: str) -> None:
+        self.receipts[ticket_id] = {
+            "status": "error",
+            "message": "The recipient device is not registered with FCM.",
+            "details": {"error": "DeviceNotRegistered"},
+        }
 
     @property
     def messages(self) -> list[dict]:
@@ -82,9 +96,15 @@ def expo_handler(fake: FakeExpo) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            messages = json.loads(body)
-            fake.requests.append({"path": self.path, "headers": dict(self.headers.items()), "messages": messages})
-            code, payload, headers = fake.answer(messages)
+            if self.path.endswith("/getReceipts"):
+                ids = json.loads(body)["ids"]
+                fake.receipt_requests.append({"path": self.path, "headers": dict(self.headers.items()), "ids": ids})
+                data = {t: fake.receipts.get(t, {"status": "ok"}) for t in ids if t not in fake.not_ready}
+                code, payload, headers = 200, json.dumps({"data": data}).encode(), {}
+            else:
+                messages = json.loads(body)
+                fake.requests.append({"path": self.path, "headers": dict(self.headers.items()), "messages": messages})
+                code, payload, headers = fake.answer(messages)
             self.send_response(code)
             self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
             for name, value in headers.items():
@@ -93,6 +113,85 @@ def expo_handler(fake: FakeExpo) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (timeouts)
                 self.wfile.write(payload)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    return Handler
+
+
+class FakeSMS:
+    """Twilio's Messages API: a form POST of To, From and Body with basic auth, answered 201 with a message sid.
+
+    `requests` holds every request received (form fields, basic auth credentials, path); `delivered` only those
+    answered 201, i.e. the SMS the provider took. `script` answers requests in turn, then 201. `hanging` is set
+    while a request is held by `hang()`, and `release` ends every hang at once.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.delivered: list[dict] = []
+        self.script: list[Callable[[], Answer]] = []
+        self.hanging = threading.Event()
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        self._sids = 0
+
+    def created(self) -> Answer:
+        with self._lock:
+            self._sids += 1
+            sid = f"SM{self._sids:032x}"
+        return 201, json.dumps({"sid": sid, "status": "queued"}).encode(), {}
+
+    @staticmethod
+    def status(code: int, twilio_code: int = 20001):
+        message = "The 'To' number +15005550001 is not valid."
+        body = json.dumps({"code": twilio_code, "message": message, "status": code})
+        return lambda: (code, body.encode(), {})
+
+    def hang(self, seconds: float):
+        """Hold the answer for SECONDS (or until `release`), then answer 503: a stuck provider that took nothing."""
+
+        def answer() -> Answer:
+            self.hanging.set()
+            self.release.wait(seconds)
+            return 503, b'{"code": 20500, "message": "Internal error"}', {}
+
+        return answer
+
+    def answer(self) -> Answer:
+        with self._lock:
+            step = self.script.pop(0) if self.script else None
+        return (step or self.created)()
+
+
+def sms_handler(fake: FakeSMS) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            auth = self.headers.get("Authorization", "")
+            credentials = base64.b64decode(auth[6:]).decode() if auth.startswith("Basic ") else None
+            request = {
+                "path": self.path,
+                "content_type": self.headers.get("Content-Type", ""),
+                "auth": credentials,
+                "form": {key: values[0] for key, values in parse_qs(body).items()},
+            }
+            fake.requests.append(request)
+            code, payload, headers = fake.answer()
+            try:
+                self.send_response(code)
+                self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeouts): not delivered
+                return
+            if code == 201:
+                fake.delivered.append(request | {"sid": json.loads(payload)["sid"]})
 
         def log_message(self, *args) -> None:
             pass

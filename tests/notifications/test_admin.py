@@ -31,6 +31,14 @@ def test_the_changelists_render(staff, user_a, model):
     assert staff.get(f"/admin/notifications/{model}/").status_code == 200
 
 
+def test_searching_contacts_looks_at_their_person_not_at_the_encrypted_fields(staff, user_a):
+    EmergencyContactFactory(user=user_a)
+
+    r = staff.get("/admin/notifications/emergencycontact/", {"q": user_a.email})
+
+    assert r.status_code == 200 and r.context["cl"].result_count == 1
+
+
 def test_a_notification_page_shows_its_deliveries_and_never_a_push_token(staff, user_a):
     delivery = delivery_of(user_a, "push")
     token = PushTokenFactory(user=user_a)

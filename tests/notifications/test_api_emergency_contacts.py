@@ -48,17 +48,26 @@ class TestCreate:
         assert r.status_code == 201
         assert r.json()["notify_on_critical"] is False
 
+    def test_a_contact_told_by_sms_needs_only_an_international_phone_number(self, client_a):
+        body = {"name": "Dad", "phone_number": "+33 6 12 34 56 78", "notify_on_critical": True}
+
+        r = client_a.post(URL, body, format="json")
+
+        assert r.status_code == 201
+        assert (r.json()["email"], r.json()["notify_on_critical"]) == ("", True)
+        assert EmergencyContact.objects.get().phone_number == "+33 6 12 34 56 78"
+
     @pytest.mark.parametrize(
         ("body", "field"),
         [
             ({"name": "Nobody"}, "non_field_errors"),
-            ({"name": "Dad", "phone_number": "0612345678", "notify_on_critical": True}, "email"),
+            ({"name": "Dad", "phone_number": "0612345678", "notify_on_critical": True}, "phone_number"),
             ({"name": "Dad", "phone_number": "call me maybe"}, "phone_number"),
             ({"name": "Dad", "email": "not-an-address"}, "email"),
             ({"email": "dad@example.net"}, "name"),
             ({**ANA, "name": "x" * 121}, "name"),
         ],
-        ids=["no-way-to-reach", "notify-without-email", "bad-phone", "bad-email", "no-name", "long-name"],
+        ids=["no-way-to-reach", "notify-by-sms-to-a-national-number", "bad-phone", "bad-email", "no-name", "long-name"],
     )
     def test_invalid_input_answers_a_validation_error(self, client_a, body, field):
         r = client_a.post(URL, body, format="json")
@@ -98,12 +107,23 @@ class TestReadUpdateDelete:
         assert contact.notify_on_critical is True
 
     def test_a_partial_update_is_checked_against_the_stored_contact(self, client_a, user_a):
-        contact = EmergencyContactFactory(user=user_a, notify_on_critical=True)
+        contact = EmergencyContactFactory(user=user_a, phone_number="0612345678", notify_on_critical=True)
 
         r = client_a.patch(f"{URL}{contact.pk}/", {"email": ""}, format="json")
 
         assert r.status_code == 400
-        assert "email" in r.json()["error"]["fields"]
+        assert "phone_number" in r.json()["error"]["fields"]
+        contact.refresh_from_db()
+        assert contact.email != ""
+
+    def test_removing_the_address_of_a_contact_with_an_international_number_is_fine(self, client_a, user_a):
+        contact = EmergencyContactFactory(user=user_a, phone_number="+351 912 345 678", notify_on_critical=True)
+
+        r = client_a.patch(f"{URL}{contact.pk}/", {"email": ""}, format="json")
+
+        assert r.status_code == 200 and r.json()["email"] == ""
+        contact.refresh_from_db()
+        assert contact.email == ""
 
     def test_it_replaces_a_contact(self, client_a, user_a):
         contact = EmergencyContactFactory(user=user_a)

@@ -1,4 +1,4 @@
-"""Health alerts from a person's thresholds: one alert per episode, and critical ones e-mail emergency contacts."""
+"""Health alerts from a person's thresholds: one alert per episode, and critical ones reach emergency contacts."""
 
 from __future__ import annotations
 
@@ -185,10 +185,26 @@ class TestEmergencyContacts:
         to_contacts = [m for m in mail.outbox if m.to == [sister.email]]
         assert len(to_contacts) == 1
         [message] = to_contacts
-        assert message.subject == f"JEGHealth: critical health alert for {user_a.full_name}"
-        assert "Hello Ana," in message.body and "oxygen saturation reading" in message.body
-        assert "84" not in message.body
+        assert message.subject == f"JEGHealth: urgent reading for {user_a.full_name}"
+        assert f"{user_a.full_name} named you as an emergency contact" in message.body
+        assert "One of their readings is urgent." in message.body
+        # No diagnosis beyond "urgent reading": neither the metric nor the value.
+        assert "84" not in message.body and "oxygen" not in message.body.lower()
         assert len(mail.outbox) == 2  # and the person's own e-mail
+
+    def test_a_contact_with_only_a_phone_number_gets_an_sms(
+        self, user_a, critical, sms, django_capture_on_commit_callbacks
+    ):
+        contact = EmergencyContactFactory(user=user_a, email="", phone_number="+33 6 12 34 56 78")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            check(user_a, reading(user_a, "oxygen_saturation", 84, at=minutes_ago(5)))
+
+        [request] = sms.requests
+        assert request["form"]["To"] == "+33612345678"
+        assert request["form"]["Body"] == f"JEGHealth: an urgent reading for {user_a.full_name}. Please check on them."
+        delivery = NotificationDelivery.objects.get(contact=contact)
+        assert (delivery.channel, delivery.status) == ("sms", "sent")
 
     def test_a_new_episode_e_mails_them_again(self, user_a, critical, django_capture_on_commit_callbacks):
         EmergencyContactFactory(user=user_a)
@@ -225,7 +241,7 @@ class TestEmergencyContacts:
     def test_the_daily_quota_per_contact_holds_under_a_flood_of_episodes(
         self, user_a, critical, settings, django_capture_on_commit_callbacks
     ):
-        settings.NOTIFICATIONS_CONTACT_EMAILS_PER_CONTACT_PER_DAY = 2
+        settings.NOTIFICATIONS_CONTACT_MESSAGES_PER_CONTACT_PER_DAY = 2
         contact = EmergencyContactFactory(user=user_a)
 
         with django_capture_on_commit_callbacks(execute=True):
@@ -235,12 +251,12 @@ class TestEmergencyContacts:
 
         assert len([m for m in mail.outbox if m.to == [contact.email]]) == 2
         skipped = NotificationDelivery.objects.filter(contact=contact, status="skipped")
-        assert [d.last_error for d in skipped] == ["daily quota of e-mails to this contact"] * 2
+        assert [d.last_error for d in skipped] == ["daily quota of messages to this contact"] * 2
 
     def test_the_daily_quota_per_person_holds_across_contacts(
         self, user_a, critical, settings, django_capture_on_commit_callbacks
     ):
-        settings.NOTIFICATIONS_CONTACT_EMAILS_PER_DAY = 3
+        settings.NOTIFICATIONS_CONTACT_MESSAGES_PER_DAY = 3
         EmergencyContactFactory.create_batch(2, user=user_a)
 
         with django_capture_on_commit_callbacks(execute=True):

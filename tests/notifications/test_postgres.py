@@ -13,7 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from notifications import services
-from notifications.models import AlertEpisode, Notification, NotificationDelivery
+from notifications.exceptions import PushTokenTaken
+from notifications.models import AlertEpisode, Notification, NotificationDelivery, PushToken
 from tests.accounts.factories import UserFactory
 from tests.concurrency import run_together
 
@@ -74,3 +75,17 @@ class TestRaces:
         assert not [r for r in results if isinstance(r, Exception)]
         assert Notification.objects.filter(recipient=user, category="health_alert").count() == 1
         assert AlertEpisode.objects.count() == 1
+
+    def test_two_accounts_racing_for_one_new_token_leave_it_with_one_of_them(self):
+        first, second = UserFactory(), UserFactory()
+        token = "ExponentPushToken[race00000001]"
+
+        results = run_together(
+            lambda: services.push_token_register(user=first, token=token, platform="ios"),
+            lambda: services.push_token_register(user=second, token=token, platform="ios"),
+        )
+
+        refused = [r for r in results if isinstance(r, PushTokenTaken)]
+        registered = [r for r in results if isinstance(r, tuple)]
+        assert (len(refused), len(registered)) == (1, 1)
+        assert PushToken.objects.get(token=token).user_id == registered[0][0].user_id

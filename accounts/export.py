@@ -21,6 +21,7 @@ from .models import AuditEvent, CareTeamGrant, SecurityEvent, User
 
 APPS_WITH_DATA = (
     "accounts",
+    "alerts",
     "health_metrics",
     "iot_devices",
     "notifications",

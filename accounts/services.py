@@ -362,6 +362,9 @@ def user_delete(*, user: User, password: str) -> None:
     """
     if not user.check_password(password):
         raise ValidationError({"password": ["The password is not correct."]})
+    # The row lock first: a write of readings holding its key-share lock on this row commits before the erasure
+    # deletes them, and one that comes after finds the account gone (health_metrics.storage.lock_owners).
+    User.objects.select_for_update().filter(pk=user.pk).first()
     care_grants_release(grantee=user)
     OutstandingToken.objects.filter(user=user).delete()
     AccessAttempt.objects.filter(username=user.email).delete()

@@ -1,31 +1,36 @@
-"""Anomaly detection of stored readings, and `on_anomaly`, the boundary to notifications.
+"""Anomaly detection of stored readings: the flags on each reading, and the facts the alert rules judge.
 
 A reading is anomalous when (1) it crosses a default clinical alert threshold of the catalog (a value, or
 for weight a change over a window: the heart-failure fluid rule and 5 % loss in 30 days), or (2) its robust
-z-score against the person's own last 30 days of that type is above 3.5: 0.6745 * (x - median) / MAD, with at
-least 10 readings and a MAD above zero (Iglewicz and Hoaglin). Suspect readings get thresholds only: a likely
-measurement error says nothing about the person's own spread.
+z-score against the person's own 30 days before the reading's day is above 3.5: 0.6745 * (x - median) / MAD,
+with at least 10 readings and a MAD above zero (Iglewicz and Hoaglin). Suspect readings get thresholds only: a
+likely measurement error says nothing about the person's own spread.
 
-Detection loads readings from the database, so it covers readings stored by raw SQL (IoT ingestion), and is
-idempotent: a reading is flagged by a conditional update (`is_anomaly` false → true) and only the run that
-flips it calls `on_anomaly`, so a redelivered task notifies nobody twice.
+Detection loads readings from the database, so it covers readings stored by raw SQL (IoT ingestion). Its work
+is per write, never per reading: one baseline query per (metric type, day) the write touches, one UPDATE per
+distinct reason for the flags, and one hand-over to `alerts.services.readings_judged` of every reading with
+what was found (a reading back in range is what closes an alert episode). The flags stay per reading
+(`is_anomaly`, `anomaly_reason`); whom to tell, and when, is alerts' business. Run twice for the same write, it
+flags nothing twice and alerts tell nobody twice (their cursors and dedupe keys).
 """
 
 from __future__ import annotations
 
 import logging
-import operator
 import statistics
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Max, Min, Q
 
+from alerts.facts import ReadingFact, Upload
+from alerts.services import readings_judged
 from jeghealth_backend.metric_catalog import CATALOG, MetricSpec
 from jeghealth_backend.person_cache import person_data_changed
-from notifications.services import anomaly_notify
 
+from .clinical import REASON_MAX, Finding, threshold_findings
 from .models import HealthMetric, PendingAnomalyCheck, Quality
 from .selectors import BatchReadings, readings_written
 
@@ -35,68 +40,73 @@ Z_THRESHOLD = 3.5
 Z_CONSTANT = 0.6745
 BASELINE_WINDOW = timedelta(days=30)
 BASELINE_MIN_READINGS = 10
-_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _Z_FIELDS = {True: ("systolic_value", "diastolic_value"), False: ("value",)}
+_LEVEL_RANK = {"info": 0, "warning": 1, "critical": 2}
+_FIELDS = ("id", "user_id", "metric_type", "value", "systolic_value", "diastolic_value", "unit", "recorded_at",
+           "quality", "anomaly_reason")  # fmt: skip
 
 
-def on_anomaly(metric: HealthMetric) -> None:
-    """Called once per reading, after it is first flagged, with `is_anomaly` and `anomaly_reason` set.
-
-    Hands the reading to the notifications service, which tells the person once per reading (critical when
-    a clinical threshold's reason says so). Logs the reading's id and the reason; never the value.
-    """
-    logger.warning(
-        "health_metric_anomaly",
-        extra={"metric_id": str(metric.pk), "user_id": str(metric.user_id), "reason": metric.anomaly_reason},
-    )
-    anomaly_notify(reading=metric)
-
-
-def anomalies_detect(*, user_id, metric_ids: Iterable = (), batch: BatchReadings | None = None) -> int:
-    """Flag USER_ID's readings METRIC_IDS (or those of a device BATCH) that are anomalous; returns how many this
-    run flagged."""
-    readings = list(readings_written(user_id=user_id, ids=metric_ids, batch=batch).order_by("recorded_at"))
-    baselines: dict[tuple, tuple[int, float | None, float | None]] = {}
-    flagged = 0
+@transaction.atomic
+def anomalies_detect(
+    *, user_id, metric_ids: Iterable = (), batch: BatchReadings | None = None, upload: Upload | None = None
+) -> int:
+    """Flag USER_ID's readings METRIC_IDS (or those of a device BATCH) that are anomalous, and hand every one of
+    them to the alert rules as the write UPLOAD; returns how many readings this run flagged or re-flagged. One
+    transaction: the flags and what alerts make of them commit together."""
+    # Plain rows, not model instances: a device batch is thousands of readings.
+    rows = readings_written(user_id=user_id, ids=metric_ids, batch=batch).order_by("recorded_at")
+    readings = list(rows.values_list(*_FIELDS, named=True))
+    baselines: dict[tuple, dict[str, tuple[int, float | None, float | None]]] = {}
+    to_flag: dict[str, list] = defaultdict(list)
+    facts: list[ReadingFact] = []
     for reading in readings:
         spec = CATALOG.get(reading.metric_type)
         if spec is None:
             continue
-        reasons = threshold_reasons(spec, reading) + _change_reasons(spec, reading)
+        findings = threshold_findings(spec, reading) + _change_findings(spec, reading)
+        z_reasons, z = ([], None)
         if reading.quality == Quality.OK:
-            reasons += _zscore_reasons(spec, reading, baselines)
-        if not reasons:
-            continue
-        reason = "; ".join(reasons)[:255]
-        claimed = HealthMetric.objects.filter(pk=reading.pk, is_anomaly=False).update(
-            is_anomaly=True, anomaly_reason=reason
+            z_reasons, z = _zscore(spec, reading, baselines)
+        reason = "; ".join([f.reason for f in findings] + z_reasons)[:REASON_MAX]
+        # Clinical flags were written with the reading (storage): only what history adds needs an UPDATE.
+        if reason and reason != reading.anomaly_reason:
+            to_flag[reason].append(reading.id)
+        worst = max(findings, key=lambda f: (_LEVEL_RANK[f.level], f.excess), default=None)
+        facts.append(
+            ReadingFact(
+                reading_id=reading.id,
+                metric_type=reading.metric_type,
+                recorded_at=reading.recorded_at,
+                value=reading.value,
+                systolic_value=reading.systolic_value,
+                diastolic_value=reading.diastolic_value,
+                unit=reading.unit,
+                suspect=reading.quality == Quality.SUSPECT,
+                clinical=worst.level if worst else None,
+                clinical_reasons=tuple(f.reason for f in findings),
+                clinical_excess=worst.excess if worst else 0.0,
+                baseline_z=z,
+            )
         )
-        if claimed:
-            reading.is_anomaly, reading.anomaly_reason = True, reason
-            flagged += 1
-            on_anomaly(reading)
+    flagged = 0
+    for reason, ids in to_flag.items():
+        flagged += HealthMetric.objects.filter(pk__in=ids).update(is_anomaly=True, anomaly_reason=reason)
     if flagged:
+        logger.info("health_metric_anomalies", extra={"user_id": str(user_id), "flagged": flagged})
         # Flags show in the reading list and in cached latest values.
         person_data_changed(user_id)
+    if facts:
+        readings_judged(user_id=user_id, facts=facts, upload=upload or _upload_of(batch, metric_ids))
     return flagged
 
 
-def threshold_reasons(spec: MetricSpec, reading) -> list[str]:
-    """The catalog thresholds READING crosses: per value field and direction, the most severe one (the catalog
-    lists critical before warning)."""
-    reasons, seen = [], set()
-    for threshold in spec.thresholds:
-        direction = (threshold.field, threshold.op[0])
-        value = getattr(reading, threshold.field)
-        if direction in seen or value is None:
-            continue
-        if _OPS[threshold.op](value, threshold.bound):
-            seen.add(direction)
-            reasons.append(threshold.reason)
-    return reasons
+def _upload_of(batch: BatchReadings | None, metric_ids: Iterable) -> Upload:
+    if batch is not None:
+        return Upload(key=f"batch:{batch.pk}", batch_id=batch.pk)
+    return Upload(key="readings:" + ",".join(sorted(str(i) for i in metric_ids))[:180])
 
 
-def _change_reasons(spec: MetricSpec, reading: HealthMetric) -> list[str]:
+def _change_findings(spec: MetricSpec, reading: HealthMetric) -> list[Finding]:
     if not spec.change_rules or reading.value is None:
         return []
     moment = reading.recorded_at
@@ -112,10 +122,10 @@ def _change_reasons(spec: MetricSpec, reading: HealthMetric) -> list[str]:
             recorded_at__gte=moment - max(rule.window for rule in spec.change_rules),
             recorded_at__lt=moment,
         )
-        .exclude(pk=reading.pk)
+        .exclude(pk=reading.id)
         .aggregate(**references)
     )
-    reasons = []
+    findings = []
     for index, rule in enumerate(spec.change_rules):
         reference = found[f"r{index}"]
         if reference is None or reference <= 0:
@@ -125,63 +135,87 @@ def _change_reasons(spec: MetricSpec, reading: HealthMetric) -> list[str]:
             change = change / reference * 100
         # METRICS.md: a gain of *more than* the amount, a loss of the amount *or more*.
         if change > rule.amount if rule.kind == "gain" else change >= rule.amount:
-            reasons.append(rule.reason)
-    return reasons
+            findings.append(Finding(rule.level, rule.reason, (change - rule.amount) / rule.amount))
+    return findings
 
 
-def _zscore_reasons(spec: MetricSpec, reading: HealthMetric, baselines: dict) -> list[str]:
-    # One baseline per type, field and hour: a device batch of thousands of readings needs a few dozen.
-    hour = reading.recorded_at.replace(minute=0, second=0, microsecond=0)
-    reasons = []
-    for field in _Z_FIELDS[spec.is_blood_pressure]:
-        key = (reading.metric_type, field, hour)
-        if key not in baselines:
-            baselines[key] = robust_baseline(
-                user_id=reading.user_id,
-                metric_type=reading.metric_type,
-                field=field,
-                start=hour - BASELINE_WINDOW,
-                end=hour,
-            )
-        count, median, mad = baselines[key]
+def _zscore(spec: MetricSpec, reading: HealthMetric, baselines: dict) -> tuple[list[str], float | None]:
+    """The z-score reasons of READING and its largest absolute z-score when flagged (else None).
+
+    One baseline per type and UTC day, all value fields in one query: a backlog of thousands of readings costs a
+    query per day it spans, not one per reading or hour.
+    """
+    day = reading.recorded_at.replace(hour=0, minute=0, second=0, microsecond=0)
+    fields = _Z_FIELDS[spec.is_blood_pressure]
+    key = (reading.metric_type, day)
+    if key not in baselines:
+        baselines[key] = robust_baselines(
+            user_id=reading.user_id,
+            metric_type=reading.metric_type,
+            fields=fields,
+            start=day - BASELINE_WINDOW,
+            end=day,
+        )
+    reasons, largest = [], None
+    for field in fields:
+        count, median, mad = baselines[key][field]
         if count < BASELINE_MIN_READINGS or not mad:
             continue
-        score = Z_CONSTANT * (getattr(reading, field) - median) / mad
-        if abs(score) > Z_THRESHOLD:
+        score = abs(Z_CONSTANT * (getattr(reading, field) - median) / mad)
+        if score > Z_THRESHOLD:
             name = field.removesuffix("_value").replace("_", " ")
             reasons.append(f"unusual {name} for this person (robust z-score above {Z_THRESHOLD:g} over 30 days)")
-    return reasons
+            largest = max(score, largest or 0.0)
+    return reasons, largest
 
 
-def robust_baseline(*, user_id, metric_type: str, field: str, start: datetime, end: datetime):
-    """(count, median, MAD) of the person's trusted FIELD values recorded in [START, END)."""
-    if field not in ("value", "systolic_value", "diastolic_value"):
-        raise ValueError(field)
+def robust_baselines(
+    *, user_id, metric_type: str, fields: tuple[str, ...], start: datetime, end: datetime
+) -> dict[str, tuple[int, float | None, float | None]]:
+    """Per FIELD, (count, median, MAD) of the person's trusted values recorded in [START, END); one query."""
+    if any(field not in ("value", "systolic_value", "diastolic_value") for field in fields):
+        raise ValueError(fields)
     if connection.vendor == "postgresql":
-        table = HealthMetric._meta.db_table
-        # FIELD is one of three column names checked above; every value is a bound parameter.
-        sql = f"""
-            WITH w AS (
-                SELECT {field} AS v FROM {table}
-                WHERE user_id = %s AND metric_type = %s AND quality = %s AND recorded_at >= %s AND recorded_at < %s
-            ), m AS (SELECT count(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY v) AS med FROM w)
-            SELECT m.n, m.med, (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(w.v - m.med)) FROM w) FROM m
-        """  # noqa: S608
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [user_id, metric_type, Quality.OK.value, start, end])
-            count, median, mad = cursor.fetchone()
-        return count, median, mad
+        return _pg_baselines(user_id, metric_type, fields, start, end)
     # Without percentile functions (SQLite in development and tests) the window's values are few enough to
     # sort here.
-    values = list(
+    rows = list(
         HealthMetric.objects.filter(
             user_id=user_id, metric_type=metric_type, quality=Quality.OK, recorded_at__gte=start, recorded_at__lt=end
-        ).values_list(field, flat=True)
+        ).values_list(*fields)
     )
-    if not values:
-        return 0, None, None
-    median = statistics.median(values)
-    return len(values), median, statistics.median([abs(v - median) for v in values])
+    found = {}
+    for position, field in enumerate(fields):
+        values = [row[position] for row in rows]
+        if not values:
+            found[field] = (0, None, None)
+            continue
+        median = statistics.median(values)
+        found[field] = (len(values), median, statistics.median([abs(v - median) for v in values]))
+    return found
+
+
+def _pg_baselines(user_id, metric_type: str, fields: tuple[str, ...], start: datetime, end: datetime) -> dict:
+    table = HealthMetric._meta.db_table
+    # FIELDS are column names checked by the caller; every value is a bound parameter. One scan of the window
+    # for every field: the medians first, then each field's median absolute deviation from its median.
+    columns = ", ".join(f"{field} AS f{i}" for i, field in enumerate(fields))
+    medians = ", ".join(f"percentile_cont(0.5) WITHIN GROUP (ORDER BY f{i}) AS m{i}" for i in range(len(fields)))
+    spreads = ", ".join(
+        f"m.m{i}, (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(w.f{i} - m.m{i})) FROM w)"  # noqa: S608
+        for i in range(len(fields))
+    )
+    sql = f"""
+        WITH w AS (
+            SELECT {columns} FROM {table}
+            WHERE user_id = %s AND metric_type = %s AND quality = %s AND recorded_at >= %s AND recorded_at < %s
+        ), m AS (SELECT count(*) AS n, {medians} FROM w)
+        SELECT m.n, {spreads} FROM m
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, metric_type, Quality.OK.value, start, end])
+        row = cursor.fetchone()
+    return {field: (row[0], row[1 + 2 * i], row[2 + 2 * i]) for i, field in enumerate(fields)}
 
 
 STALE_CHECK = timedelta(minutes=5)
@@ -191,11 +225,20 @@ def anomaly_checks_sweep(*, now: datetime, limit: int = 500) -> int:
     """Run detection for readings whose task never ran (broker down, task lost) and forget them once done."""
     stale = list(PendingAnomalyCheck.objects.filter(created_at__lt=now - STALE_CHECK).order_by("created_at")[:limit])
     for check in stale:
-        anomalies_detect(user_id=check.user_id, metric_ids=check.reading_ids, batch=check_batch(check))
-        PendingAnomalyCheck.objects.filter(pk=check.pk).delete()
+        anomaly_check_run(check)
     if stale:
         logger.info("health_metrics_anomaly_checks_swept", extra={"count": len(stale)})
     return len(stale)
+
+
+@transaction.atomic
+def anomaly_check_run(check: PendingAnomalyCheck) -> int:
+    """Detection for the readings CHECK names, and the check gone, in one transaction: done exactly when recorded."""
+    flagged = anomalies_detect(
+        user_id=check.user_id, metric_ids=check.reading_ids, batch=check_batch(check), upload=check_upload(check)
+    )
+    PendingAnomalyCheck.objects.filter(pk=check.pk).delete()
+    return flagged
 
 
 def check_batch(check: PendingAnomalyCheck) -> BatchReadings | None:
@@ -203,3 +246,10 @@ def check_batch(check: PendingAnomalyCheck) -> BatchReadings | None:
     if check.batch_id is None:
         return None
     return BatchReadings(check.batch_id, check.recorded_from, check.recorded_to)
+
+
+def check_upload(check: PendingAnomalyCheck) -> Upload:
+    """The write a pending check stands for: its device batch, or the API write it was recorded with."""
+    if check.batch_id is not None:
+        return Upload(key=f"batch:{check.batch_id}", batch_id=check.batch_id)
+    return Upload(key=f"write:{check.pk}")

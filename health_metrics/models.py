@@ -52,9 +52,18 @@ class HealthMetric(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    # The (user, metric_type, recorded_at) index serves every lookup by user: no separate FK index.
+    # The (user, metric_type, recorded_at) index serves every lookup by user: no separate FK index. No database
+    # constraint either, on this and `device`: a foreign key costs every inserted row two checks, about half of
+    # what storing a reading costs (bench/README.md). The guarantee is kept by the services instead: every insert
+    # locks the person's (and device's) row once per transaction (storage.lock_owners), every deletion of a person
+    # or device locks its row first, Django's deletion still cascades (or sets null), and a weekly task repairs
+    # what a deletion outside those paths could leave (`health_metrics.check_references`).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="health_metrics", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="health_metrics",
+        db_index=False,
+        db_constraint=False,
     )
     metric_type = models.CharField(max_length=32, choices=METRIC_TYPE_CHOICES)
     value = models.FloatField(null=True, blank=True)
@@ -73,6 +82,7 @@ class HealthMetric(models.Model):
         blank=True,
         related_name="health_metrics",
         db_index=False,
+        db_constraint=False,
     )
     batch_id = models.UUIDField(null=True, blank=True)
     is_manual_entry = models.BooleanField(default=True)

@@ -19,10 +19,10 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
+from alerts.services import readings_forgotten
 from jeghealth_backend.api.exceptions import ApplicationError
 from jeghealth_backend.metric_catalog import CATALOG
 from jeghealth_backend.person_cache import person_data_changed
-from notifications.services import readings_check_thresholds
 
 from .models import HealthMetric, HealthMetricTarget, PendingAnomalyCheck, PendingRollup, Source, TargetType
 from .quality import assess
@@ -74,8 +74,8 @@ def metrics_changed(
     of the whole range with `rollups_mark_pending` in its first one, and passes their ids as PENDING_IDS from
     its last one (so the refresh runs once, after every transaction).
 
-    The person's own alert thresholds are checked here, in the writer's transaction: the check only writes
-    rows (the alert commits or rolls back with the readings) and its sending waits for the commit.
+    Detection hands every new reading to the alert rules (alerts.services.readings_judged), the person's own
+    thresholds included, in its own transaction after this one commits.
     """
     types = sorted(set(metric_types))
     if not types:
@@ -87,7 +87,6 @@ def metrics_changed(
     reading_ids = [str(i) for i in metric_ids]
     check_id = None
     if reading_ids or batch is not None:
-        readings_check_thresholds(user_id=user_id, reading_ids=reading_ids, batch=batch)
         check = PendingAnomalyCheck.objects.create(
             user_id=user_id,
             reading_ids=reading_ids,
@@ -104,9 +103,7 @@ def metrics_changed(
         try:
             tasks.refresh_rollups.delay(str(user_id), mark_ids)
             if check_id:
-                tasks.detect_anomalies.delay(
-                    str(user_id), reading_ids, check_id, batch.as_task_arg() if batch else None
-                )
+                tasks.detect_anomalies.delay(check_id)
         except (BrokerError, RedisError, OSError):
             # The readings are stored; rollups catch up through the pending rows the beat sweep finds.
             logger.exception("health_metrics_enqueue_failed", extra={"user_id": str(user_id)})
@@ -275,6 +272,7 @@ def metric_update(*, metric: HealthMetric, data: dict[str, Any]) -> HealthMetric
 def metric_delete(*, metric: HealthMetric) -> None:
     """Delete one reading; its buckets are refreshed after commit."""
     user_id, metric_type, recorded_at = metric.user_id, metric.metric_type, metric.recorded_at
+    readings_forgotten(user_id=user_id, reading_ids=[metric.pk])
     metric.delete()
     metrics_changed(user_id=user_id, metric_types=[metric_type], start=recorded_at, end=recorded_at)
 

@@ -7,6 +7,11 @@ unique keys decide, never a look-up before the insert: (user, client_record_id) 
 reading, (device, metric type, recorded_at) a reading a retried or overlapping device upload already stored.
 What was stored comes from the database (RETURNING, or the row count), never from the input.
 Other databases (SQLite in development and tests): `bulk_create(ignore_conflicts=True)` and a query by id.
+
+The readings table has no foreign-key constraints (models.py says why): before inserting, `lock_owners` takes a
+key-share lock on the person's row and the device's, once per transaction instead of once per row, and a person's
+or device's deletion locks that row first. Either the deletion waits for the insert to commit (and then deletes or
+unlinks its readings), or the insert finds the row gone and stores nothing (`OwnerGone`).
 """
 
 from __future__ import annotations
@@ -20,12 +25,26 @@ import orjson
 import psycopg
 from django.db import connection
 
+from jeghealth_backend.api.exceptions import ApplicationError
 from jeghealth_backend.encryption import encrypt
 
+from .clinical import clinical_reason
 from .models import HealthMetric, Source
 from .validation import CleanReading
 
 _TABLE = HealthMetric._meta.db_table
+_USERS = HealthMetric._meta.get_field("user").related_model._meta.db_table
+_DEVICES = HealthMetric._meta.get_field("device").related_model._meta.db_table
+
+
+class OwnerGone(ApplicationError):
+    """The person or device of an insert was deleted while it ran: nothing is stored for them."""
+
+    status_code = 409
+    default_code = "conflict"
+    default_detail = "The account or device these readings belong to no longer exists."
+
+
 _EMPTY_JSON = "{}"
 
 
@@ -49,12 +68,12 @@ INSERT INTO {_TABLE} (
 )
 SELECT {id_value}, %b, r.metric_type, r.value, r.systolic_value, r.diastolic_value, r.unit, r.entered_value,
     r.entered_unit, r.recorded_at, %b, %b, %b, r.is_manual_entry, r.notes, r.metadata::jsonb, r.quality,
-    false, '', r.client_record_id, %b
+    r.anomaly_reason <> '', r.anomaly_reason, r.client_record_id, %b
 FROM unnest(
     {id_array}%b::text[], %b::float8[], %b::float8[], %b::float8[], %b::text[], %b::float8[], %b::text[],
-    %b::timestamptz[], %b::bool[], %b::text[], %b::text[], %b::text[], %b::uuid[]
+    %b::timestamptz[], %b::bool[], %b::text[], %b::text[], %b::text[], %b::text[], %b::uuid[]
 ) AS r({id_name}metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit,
-       recorded_at, is_manual_entry, notes, metadata, quality, client_record_id)
+       recorded_at, is_manual_entry, notes, metadata, quality, anomaly_reason, client_record_id)
 {on_conflict}
 """  # noqa: S608 - the table name is our model's, every value is a bound parameter
 
@@ -112,15 +131,44 @@ class NewReadings:
             [encrypt(r.notes) if r.notes else "" for r in readings],
             [orjson.dumps(r.metadata).decode() if r.metadata else _EMPTY_JSON for r in readings],
             list(self.qualities),
+            self.anomaly_reasons(),
             list(self.client_record_ids) if self.client_record_ids is not None else [None] * count,
         ]
+
+    def anomaly_reasons(self) -> list[str]:
+        """Per reading, the clinical thresholds it crosses: flagged as it is stored (clinical.py)."""
+        return [clinical_reason(r) for r in self.readings]
+
+
+def lock_owners(origin: Origin) -> None:
+    """Key-share lock ORIGIN's person row (and device row) for the caller's transaction; raise OwnerGone when one
+    no longer exists. What the foreign keys would check per row, once (see the module docstring)."""
+    if connection.vendor == "postgresql":
+        if origin.device_id is None:
+            sql, params = f"SELECT 1 FROM {_USERS} WHERE id = %s FOR KEY SHARE", [origin.user_id]  # noqa: S608
+        else:
+            sql = f"SELECT 1 FROM {_USERS} u, {_DEVICES} d WHERE u.id = %s AND d.id = %s FOR KEY SHARE"  # noqa: S608
+            params = [origin.user_id, origin.device_id]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchone() is not None
+    else:
+        # SQLite serialises writers: the rows being there now is enough.
+        user = HealthMetric._meta.get_field("user").related_model
+        found = user.objects.filter(pk=origin.user_id).exists()
+        if found and origin.device_id is not None:
+            device = HealthMetric._meta.get_field("device").related_model
+            found = device.objects.filter(pk=origin.device_id).exists()
+    if not found:
+        raise OwnerGone()
 
 
 def readings_insert(new: NewReadings) -> set[uuid.UUID]:
     """Insert NEW (ids given) in the caller's transaction, skipping those a unique key already holds; returns
-    the ids of the rows inserted."""
+    the ids of the rows inserted. Raises OwnerGone."""
     if not new.readings:
         return set()
+    lock_owners(new.origin)
     if connection.vendor == "postgresql":
         with _cursor() as cursor:
             with connection.wrap_database_errors:
@@ -135,9 +183,11 @@ def device_readings_insert(new: NewReadings, *, skip_stored: bool = True) -> int
     inserted.
 
     With `skip_stored=False` (PostgreSQL only; the faster statement) a reading already stored raises
-    IntegrityError instead, and the caller's transaction is lost: the caller redoes it with skipping."""
+    IntegrityError instead, and the caller's transaction is lost: the caller redoes it with skipping. Raises
+    OwnerGone."""
     if not new.readings:
         return 0
+    lock_owners(new.origin)
     if connection.vendor == "postgresql":
         with _cursor() as cursor:
             statement = _INSERT_DEVICE_SKIPPING_SQL if skip_stored else _INSERT_DEVICE_PLAIN_SQL
@@ -152,6 +202,7 @@ def metric_rows(new: NewReadings) -> list[HealthMetric]:
     them; the SQLite path saves them)."""
     count = len(new.readings)
     origin = new.origin
+    reasons = new.anomaly_reasons()
     return [
         HealthMetric(
             id=reading_id,
@@ -171,13 +222,16 @@ def metric_rows(new: NewReadings) -> list[HealthMetric]:
             notes=r.notes,
             metadata=r.metadata,
             quality=quality,
+            is_anomaly=bool(reason),
+            anomaly_reason=reason,
             client_record_id=client_record_id,
             created_at=origin.created_at,
         )
-        for r, reading_id, quality, manual, client_record_id in zip(
+        for r, reading_id, quality, reason, manual, client_record_id in zip(
             new.readings,
             new.ids,
             new.qualities,
+            reasons,
             new.is_manual_entry if new.is_manual_entry is not None else [False] * count,
             new.client_record_ids if new.client_record_ids is not None else [None] * count,
             strict=True,

@@ -10,9 +10,9 @@ import logging
 from celery import shared_task
 from django.utils import timezone
 
-from .anomalies import anomalies_detect, anomaly_checks_sweep
+from .anomalies import anomaly_check_run, anomaly_checks_sweep
+from .integrity import readings_references_repair
 from .models import PendingAnomalyCheck, PendingRollup
-from .selectors import BatchReadings
 from .summaries import rollups_reconcile, rollups_refresh_pending, rollups_sweep
 
 logger = logging.getLogger(__name__)
@@ -28,14 +28,15 @@ def refresh_rollups(user_id: str, pending_ids: list[str]) -> None:
 
 
 @shared_task(name="health_metrics.detect_anomalies")
-def detect_anomalies(
-    user_id: str, metric_ids: list[str], check_id: str | None = None, batch: dict | None = None
-) -> None:
-    # BATCH: a BatchReadings as task argument, for the readings of one device batch instead of METRIC_IDS.
-    batch_readings = BatchReadings.from_task_arg(batch) if batch else None
-    anomalies_detect(user_id=user_id, metric_ids=metric_ids, batch=batch_readings)
-    if check_id:
-        PendingAnomalyCheck.objects.filter(pk=check_id).delete()
+def detect_anomalies(check_id: str) -> None:
+    """Detection (and the alert rules) for the readings of one write, named by its pending check. The check goes in
+    the same transaction, so a redelivery after success finds nothing; before it, it does the same work again,
+    which flags and tells nobody twice."""
+    check = PendingAnomalyCheck.objects.filter(pk=check_id).first()
+    if check is None:
+        logger.info("health_metrics_anomaly_check_already_done", extra={"check_id": check_id})
+        return
+    anomaly_check_run(check)
 
 
 @shared_task(name="health_metrics.sweep_anomaly_checks")
@@ -51,3 +52,9 @@ def sweep_rollups() -> None:
 @shared_task(name="health_metrics.reconcile_rollups")
 def reconcile_rollups() -> None:
     rollups_reconcile(now=timezone.now())
+
+
+@shared_task(name="health_metrics.check_references")
+def check_references() -> list[int]:
+    """Weekly: readings of a person or device that no longer exists are deleted or unlinked (integrity.py)."""
+    return list(readings_references_repair())

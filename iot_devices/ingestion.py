@@ -51,7 +51,7 @@ from health_metrics.models import Source
 from health_metrics.quality import assess
 from health_metrics.selectors import BatchReadings
 from health_metrics.services import metrics_changed, rollups_mark_pending, rollups_unmark_pending
-from health_metrics.storage import NewReadings, Origin, device_readings_insert
+from health_metrics.storage import NewReadings, Origin, OwnerGone, device_readings_insert
 from health_metrics.validation import CleanReading, ReadingInvalid, clean_reading
 from jeghealth_backend.gc_pause import gc_paused
 
@@ -406,7 +406,8 @@ def _store_chunk(
             )
             if not progressed:
                 raise _LeaseLost
-    except _LeaseLost:
+    except (_LeaseLost, OwnerGone):
+        # OwnerGone: the device (and with it this batch) or its owner was deleted meanwhile.
         return False, []
     batch.processed_count = chunk.end
     batch.errors = [*batch.errors, *chunk.errors]

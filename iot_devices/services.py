@@ -19,14 +19,15 @@ from django.utils import timezone
 
 from accounts.audit import security_event_record
 from accounts.choices import SecurityEventType
+from alerts.services import device_forgotten
 from jeghealth_backend.api.exceptions import ApplicationError, Conflict
 from jeghealth_backend.person_cache import person_data_changed
 
 from . import keys
-from .alerts import alert_raised, key_expiring
 from .capabilities import ConfigurationInvalid, clean_configuration, offline_after
 from .choices import AlertSeverity, AlertType, DeviceStatus
 from .models import DeviceAlert, IoTDevice
+from .notices import alert_ended, alert_raised, key_expiring
 from .permissions import LIVE_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -150,7 +151,11 @@ def device_update(*, device: IoTDevice, data: dict[str, Any]) -> IoTDevice:
 @transaction.atomic
 def device_delete(*, device: IoTDevice) -> None:
     """Forget the device, its batches and alerts. Readings it uploaded stay with the person (device set null)."""
+    # The row lock first: an ingestion chunk that holds its key-share lock finishes before the readings are
+    # unlinked, and one that comes after finds the device gone (health_metrics.storage.lock_owners).
+    device = IoTDevice.objects.select_for_update().get(pk=device.pk)
     device_id, owner_id = str(device.pk), device.owner_id
+    device_forgotten(owner_id=owner_id, device_id=device.pk)
     IoTDevice.objects.filter(pk=device.pk).delete()
     person_data_changed(owner_id)
     logger.info("device_deleted", extra={"device_id": device_id})
@@ -325,7 +330,8 @@ def alert_raise(*, device: IoTDevice, alert_type: str, severity: str, message: s
 
     The partial unique constraint (one unresolved alert per device and type) decides, not a prior read: the
     insert ignores the conflict, so two workers raising the same alert at once store one. Handed to
-    `alerts.alert_raised` after commit, when the owner's dashboard is invalidated too.
+    `notices.alert_raised` in the same transaction (an offline or low-battery alert opens its alert episode with
+    it), and the owner's dashboard is invalidated after commit.
     """
     alert = DeviceAlert(
         id=uuid.uuid4(),
@@ -340,15 +346,19 @@ def alert_raise(*, device: IoTDevice, alert_type: str, severity: str, message: s
         # ignore_conflicts does not say whether the row went in; our id does.
         created = DeviceAlert.objects.filter(pk=alert.pk).exists()
         if created:
-            transaction.on_commit(lambda: alert_raised(alert))
+            alert.device = device
+            alert_raised(alert)
             person_data_changed(device.owner_id)
     return alert if created else None
 
 
 def _resolve_open(*, device: IoTDevice, alert_type: str, now: datetime) -> int:
-    return DeviceAlert.objects.filter(device_id=device.pk, alert_type=alert_type, is_resolved=False).update(
+    resolved = DeviceAlert.objects.filter(device_id=device.pk, alert_type=alert_type, is_resolved=False).update(
         is_resolved=True, resolved_at=now
     )
+    if resolved:
+        alert_ended(device=device, alert_type=alert_type, at=now)
+    return resolved
 
 
 @transaction.atomic
@@ -359,6 +369,7 @@ def alert_resolve(*, alert: DeviceAlert) -> DeviceAlert:
         alert.is_resolved = True
         alert.resolved_at = timezone.now()
         alert.save(update_fields=["is_resolved", "resolved_at"])
+        alert_ended(device=alert.device, alert_type=alert.alert_type, at=alert.resolved_at)
         person_data_changed(alert.device.owner_id)
     return alert
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from alerts.urls import threshold_urlpatterns
 from jeghealth_backend.api.health import HealthView
 from reports.views import HealthMetricExportView
 
@@ -11,6 +12,9 @@ api_v1 = [
     path("health-metrics/export/", HealthMetricExportView.as_view(), name="health-metric-export"),
     path("health-metrics/", include("health_metrics.urls")),
     path("devices/", include("iot_devices.urls")),
+    path("alerts/", include("alerts.urls")),
+    # The person's own thresholds are alert rules (alerts app), at the path API.md gives them.
+    path("notifications/alert-thresholds/", include(threshold_urlpatterns)),
     path("notifications/", include("notifications.urls")),
     path("appointments/", include("appointments.urls")),
     path("medications/", include("medications.urls")),

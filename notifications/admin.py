@@ -10,8 +10,6 @@ from django.contrib import admin, messages
 
 from . import services
 from .models import (
-    AlertEpisode,
-    AlertThreshold,
     EmergencyContact,
     Notification,
     NotificationDelivery,
@@ -93,23 +91,6 @@ class EmergencyContactAdmin(admin.ModelAdmin):
     search_fields = ["id", "user__email"]
     raw_id_fields = ["user"]
     readonly_fields = ["id", "created_at", "updated_at"]
-
-
-@admin.register(AlertThreshold)
-class AlertThresholdAdmin(admin.ModelAdmin):
-    list_display = ["id", "user", "metric_type", "severity", "min_value", "max_value", "updated_at"]
-    list_filter = ["metric_type", "severity"]
-    search_fields = ["id", "user__email"]
-    raw_id_fields = ["user"]
-    readonly_fields = ["id", "evaluated_until", "created_at", "updated_at"]
-
-
-@admin.register(AlertEpisode)
-class AlertEpisodeAdmin(admin.ModelAdmin):
-    list_display = ["id", "threshold", "started_at", "last_crossing_at", "ended_at", "end_reason", "reading_count"]
-    list_filter = ["end_reason"]
-    raw_id_fields = ["threshold", "notification"]
-    readonly_fields = ["id", "created_at"]
 
 
 @admin.register(NotificationPreference)

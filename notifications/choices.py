@@ -45,13 +45,3 @@ class Platform(models.TextChoices):
     IOS = "ios", "iOS"
     ANDROID = "android", "Android"
     WEB = "web", "Web"
-
-
-# The one metric type with two values (jeghealth_backend/metric_catalog.py); its thresholds may bound both.
-BLOOD_PRESSURE = "blood_pressure"
-
-
-class EpisodeEndReason(models.TextChoices):
-    BACK_IN_RANGE = "back_in_range", "A reading back in range"
-    QUIET = "quiet", "No crossing reading for the episode gap"
-    THRESHOLD_CHANGED = "threshold_changed", "The threshold was changed"

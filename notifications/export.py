@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from django.db.models import Prefetch
 
 from . import selectors
-from .models import AlertEpisode, AlertThreshold, EmergencyContact, Notification, NotificationDelivery, PushToken
+from .models import EmergencyContact, Notification, NotificationDelivery, PushToken
 from .serializers import PreferencesSerializer
 
 
@@ -73,38 +73,5 @@ def export_sections(user) -> Iterator[tuple[str, Iterable[dict]]]:
                 "created_at": c.created_at,
             }
             for c in EmergencyContact.objects.filter(user=user).order_by("created_at", "id").iterator()
-        ),
-    )
-    yield (
-        "alert_thresholds",
-        (
-            {
-                "id": str(t.pk),
-                "metric_type": t.metric_type,
-                "min_value": t.min_value,
-                "max_value": t.max_value,
-                "diastolic_min_value": t.diastolic_min_value,
-                "diastolic_max_value": t.diastolic_max_value,
-                "severity": t.severity,
-                "created_at": t.created_at,
-            }
-            for t in AlertThreshold.objects.filter(user=user).order_by("created_at", "id").iterator()
-        ),
-    )
-    episodes = AlertEpisode.objects.filter(threshold__user=user).order_by("started_at", "id")
-    yield (
-        "alert_episodes",
-        (
-            {
-                "id": str(e.pk),
-                "threshold": str(e.threshold_id),
-                "started_at": e.started_at,
-                "last_crossing_at": e.last_crossing_at,
-                "ended_at": e.ended_at,
-                "end_reason": e.end_reason,
-                "reading_count": e.reading_count,
-                "notification": str(e.notification_id) if e.notification_id else None,
-            }
-            for e in episodes.iterator()
         ),
     )

@@ -1,4 +1,4 @@
-"""Notifications and their deliveries, what a person wants delivered, and the health alerts that raise them.
+"""Notifications and their deliveries, and what a person wants delivered (and to whom: emergency contacts).
 
 A `Notification` is what the person sees in the app; each channel that could carry it gets one
 `NotificationDelivery` row, the idempotency key of its sending (a delivery is claimed with a conditional update
@@ -18,16 +18,13 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from jeghealth_backend.encryption import EncryptedTextField
-from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES
 
 from .choices import (
-    BLOOD_PRESSURE,
     CONTACT_CHANNELS,
     PERSON_CHANNELS,
     Category,
     Channel,
     DeliveryStatus,
-    EpisodeEndReason,
     Platform,
     Severity,
 )
@@ -256,88 +253,3 @@ class PushToken(models.Model):
     def __str__(self) -> str:
         # Never the token itself: it is a credential for pushing to that phone.
         return f"Push token {self.id} ({self.platform}) of {self.user_id}"
-
-
-class AlertThreshold(models.Model):
-    """A person's limit for one metric: a reading below `min_value` or above `max_value` raises a health alert.
-
-    Values are in the metric's canonical unit. For blood pressure `min_value`/`max_value` bound the systolic
-    value and the optional `diastolic_min_value`/`diastolic_max_value` the diastolic one. At least one bound is
-    set and a minimum is below its maximum. One threshold per (person, metric, severity).
-    """
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_thresholds")
-    metric_type = models.CharField(max_length=32, choices=METRIC_TYPE_CHOICES)
-    min_value = models.FloatField(null=True, blank=True)
-    max_value = models.FloatField(null=True, blank=True)
-    diastolic_min_value = models.FloatField(null=True, blank=True)
-    diastolic_max_value = models.FloatField(null=True, blank=True)
-    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.WARNING)
-    # The newest reading time evaluated against this threshold: older readings (late uploads, edits) no longer
-    # move its episodes, so a backfilled crossing never alerts after later readings were back in range.
-    evaluated_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "metric_type", "severity"], name="notif_threshold_user_metric_severity_unique"
-            ),
-            models.CheckConstraint(
-                condition=Q(min_value__isnull=False)
-                | Q(max_value__isnull=False)
-                | Q(diastolic_min_value__isnull=False)
-                | Q(diastolic_max_value__isnull=False),
-                name="notif_threshold_has_bound",
-            ),
-            models.CheckConstraint(
-                condition=Q(min_value__isnull=True) | Q(max_value__isnull=True) | Q(min_value__lt=F("max_value")),
-                name="notif_threshold_min_below_max",
-            ),
-            models.CheckConstraint(
-                condition=Q(diastolic_min_value__isnull=True)
-                | Q(diastolic_max_value__isnull=True)
-                | Q(diastolic_min_value__lt=F("diastolic_max_value")),
-                name="notif_threshold_diastolic_min_below_max",
-            ),
-            models.CheckConstraint(
-                condition=Q(metric_type=BLOOD_PRESSURE)
-                | Q(diastolic_min_value__isnull=True, diastolic_max_value__isnull=True),
-                name="notif_threshold_diastolic_only_bp",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.severity} {self.metric_type} threshold {self.id}"
-
-
-class AlertEpisode(models.Model):
-    """A run of readings crossing one threshold: alerted once, however many readings it holds.
-
-    An episode opens with a crossing reading and stays open while crossing readings follow one another less
-    than the episode gap apart; a reading back in range or a longer gap ends it. At most one open episode per
-    threshold (the database enforces it), which is what makes "once per episode" hold under concurrency.
-    """
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    threshold = models.ForeignKey(AlertThreshold, on_delete=models.CASCADE, related_name="episodes")
-    started_at = models.DateTimeField()
-    last_crossing_at = models.DateTimeField()
-    ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=24, choices=EpisodeEndReason.choices, blank=True)
-    reading_count = models.PositiveIntegerField(default=1)
-    first_reading_id = models.CharField(max_length=64)
-    notification = models.ForeignKey(Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["threshold"], condition=Q(ended_at__isnull=True), name="notif_episode_one_open_per_threshold"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"Episode {self.id} of threshold {self.threshold_id}"

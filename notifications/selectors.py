@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 
 from .choices import Category, Channel
 from .models import (
-    AlertThreshold,
     EmergencyContact,
     Notification,
     NotificationDelivery,
@@ -88,7 +87,3 @@ def emergency_contacts_to_alert(*, user) -> list[EmergencyContact]:
     # The addresses are encrypted (no SQL lookups on them) and a person has at most 10 contacts: filter here.
     contacts = emergency_contact_list(user=user).filter(notify_on_critical=True)
     return [contact for contact in contacts if contact.email or contact.phone_number]
-
-
-def alert_threshold_list(*, user) -> QuerySet[AlertThreshold]:
-    return AlertThreshold.objects.filter(user=user).order_by("metric_type", "severity", "id")

@@ -8,18 +8,15 @@ from typing import Any
 from rest_framework import serializers
 
 from jeghealth_backend.api.fields import HourMinuteField
-from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES
 
 from .channels.sms import e164
-from .choices import BLOOD_PRESSURE, Category, Platform, Severity
-from .models import AlertThreshold, EmergencyContact, Notification, PushToken
+from .choices import Category, Platform
+from .models import EmergencyContact, Notification, PushToken
 
 HH_MM = {"allow_null": True, "required": False}
 PUSH_TOKEN = re.compile(r"^(ExponentPushToken|ExpoPushToken)\[[A-Za-z0-9_\-]{1,200}\]$")
 PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{4,30}$")
 INSTALLATION_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,100}$")
-# Far outside any physiological value of any metric type, and far inside what a float column holds.
-BOUND = {"required": False, "allow_null": True, "min_value": -1_000_000, "max_value": 1_000_000}
 
 
 # --- notifications ------------------------------------------------------------------------------------------
@@ -177,54 +174,6 @@ class EmergencyContactInputSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"phone_number": ["Give it in international format (+ and country code), or an e-mail address."]}
             )
-        return attrs
-
-
-# --- alert thresholds ---------------------------------------------------------------------------------------
-
-
-class AlertThresholdSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = AlertThreshold
-        fields = [
-            "id",
-            "metric_type",
-            "min_value",
-            "max_value",
-            "diastolic_min_value",
-            "diastolic_max_value",
-            "severity",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
-
-
-class AlertThresholdInputSerializer(serializers.Serializer):
-    """Bounds in the metric's canonical unit; for blood pressure min/max bound the systolic value."""
-
-    metric_type = serializers.ChoiceField(choices=METRIC_TYPE_CHOICES)
-    min_value = serializers.FloatField(**BOUND)
-    max_value = serializers.FloatField(**BOUND)
-    diastolic_min_value = serializers.FloatField(**BOUND, help_text="Blood pressure only.")
-    diastolic_max_value = serializers.FloatField(**BOUND, help_text="Blood pressure only.")
-    severity = serializers.ChoiceField(choices=Severity.choices, required=False, default=Severity.WARNING)
-
-    def validate(self, attrs: dict) -> dict:
-        fields = ["metric_type", "min_value", "max_value", "diastolic_min_value", "diastolic_max_value"]
-        merged = _merged(self.instance, attrs, fields)
-        errors: dict[str, list[str]] = {}
-        if merged["metric_type"] != BLOOD_PRESSURE:
-            for name in ("diastolic_min_value", "diastolic_max_value"):
-                if merged[name] is not None:
-                    errors[name] = ["Only blood pressure thresholds have diastolic bounds."]
-        if all(merged[name] is None for name in fields[1:]):
-            errors["non_field_errors"] = ["Give at least one bound (min_value or max_value)."]
-        for low, high in (("min_value", "max_value"), ("diastolic_min_value", "diastolic_max_value")):
-            if merged[low] is not None and merged[high] is not None and merged[low] >= merged[high]:
-                errors[low] = [f"Must be below {high}."]
-        if errors:
-            raise serializers.ValidationError(errors)
         return attrs
 
 

@@ -31,9 +31,3 @@ def dispatch_due() -> int:
 def check_push_receipts() -> int:
     """Every 15 minutes: read Expo's receipts of recent pushes and deactivate the tokens Expo no longer knows."""
     return services.push_receipts_check()
-
-
-@shared_task(name="notifications.check_thresholds")
-def check_thresholds(user_id: str, reading_ids: list[str]) -> int:
-    """Evaluate stored readings against the person's alert thresholds (for writers that prefer a task)."""
-    return len(services.readings_check_thresholds(user_id=user_id, reading_ids=reading_ids))

@@ -7,7 +7,6 @@ from . import views
 
 resources = SimpleRouter()
 resources.register("emergency-contacts", views.EmergencyContactViewSet, basename="emergency-contact")
-resources.register("alert-thresholds", views.AlertThresholdViewSet, basename="alert-threshold")
 
 inbox = SimpleRouter()
 inbox.register("", views.NotificationViewSet, basename="notification")

@@ -1,6 +1,6 @@
 """Notifications endpoints of API.md: thin views over notifications.services and notifications.selectors.
 
-Every queryset is the person's own, so another person's notification, contact or threshold answers 404.
+Every queryset is the person's own, so another person's notification or contact answers 404.
 """
 
 from __future__ import annotations
@@ -16,10 +16,8 @@ from jeghealth_backend.api.viewsets import BaseViewSet
 
 from . import selectors, services
 from .filters import NotificationFilter
-from .models import AlertThreshold, EmergencyContact, Notification
+from .models import EmergencyContact, Notification
 from .serializers import (
-    AlertThresholdInputSerializer,
-    AlertThresholdSerializer,
     EmergencyContactInputSerializer,
     EmergencyContactSerializer,
     NotificationSerializer,
@@ -156,31 +154,4 @@ class EmergencyContactViewSet(_OwnedCrudViewSet):
 
     def destroy(self, request, *args, **kwargs):
         services.emergency_contact_delete(contact=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-@extend_schema(tags=TAGS)
-@extend_schema_view(
-    partial_update=extend_schema(request=AlertThresholdInputSerializer, responses={200: AlertThresholdSerializer})
-)
-class AlertThresholdViewSet(_OwnedCrudViewSet):
-    serializer_class = AlertThresholdSerializer
-    model = AlertThreshold
-    input_serializer_class = AlertThresholdInputSerializer
-
-    def scoped_queryset(self):
-        return selectors.alert_threshold_list(user=self.request.user)
-
-    @extend_schema(request=AlertThresholdInputSerializer, responses={201: AlertThresholdSerializer})
-    def create(self, request, *args, **kwargs):
-        return self._create(services.alert_threshold_create(user=request.user, data=self._validated()))
-
-    @extend_schema(request=AlertThresholdInputSerializer, responses={200: AlertThresholdSerializer})
-    def update(self, request, *args, **kwargs):
-        threshold = self.get_object()
-        data = self._validated(threshold, partial=kwargs.get("partial", False))
-        return Response(self.get_serializer(services.alert_threshold_update(threshold=threshold, data=data)).data)
-
-    def destroy(self, request, *args, **kwargs):
-        services.alert_threshold_delete(threshold=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -5,6 +5,14 @@ Pair a new device for a person and upload 5 batches of 200 heart-rate/steps/SpO2
     .venv/bin/python tools/device_simulator.py --base-url http://127.0.0.1:8000 \\
         --email person@example.org --password '…' --device-type smartwatch --batches 5 --batch-size 200
 
+A person with stage-2 hypertension whose cuff uploads a three-day backlog, then one hypertensive crisis now: the
+backlog adds at most one digest notification per batch, the crisis opens one critical alert episode (printed with
+the person's alerts at the end):
+
+    .venv/bin/python tools/device_simulator.py --email person@example.org --password '…' \
+        --device-type blood_pressure_monitor --profile hypertensive --backlog-days 3 --batches 3 \
+        --batch-size 1000 --every 0 --crisis
+
 Use a key you already have (a device paired and verified before):
 
     .venv/bin/python tools/device_simulator.py --api-key jegd_… --device-type blood_pressure_monitor
@@ -72,10 +80,12 @@ class Api:
 
 
 class Readings:
-    """Plausible readings of one person: slow drifts with noise, in the units devices send."""
+    """Plausible readings of one person: slow drifts with noise, in the units devices send. PROFILE `hypertensive`
+    is a person with stage-2 hypertension (systolic 105-160, diastolic 65-100 mmHg)."""
 
-    def __init__(self, seed: int | None):
+    def __init__(self, seed: int | None, profile: str = "normal"):
         self.rng = random.Random(seed)  # noqa: S311 - simulated readings, not secrets
+        self.profile = profile
         self.heart = 68.0
         self.weight = 78.0
 
@@ -91,6 +101,10 @@ class Readings:
             body.update(value=round(rng.uniform(94, 99.5), 1), unit="%")
         elif metric_type == "calories":
             body.update(value=round(rng.uniform(1, 12), 1), unit="kcal")
+        elif metric_type == "blood_pressure" and self.profile == "hypertensive":
+            systolic = min(160, max(105, round(rng.gauss(134, 12))))
+            diastolic = min(100, max(65, round(rng.gauss(84, 8))))
+            body.update(systolic_value=systolic, diastolic_value=min(diastolic, systolic - 20))
         elif metric_type == "blood_pressure":
             systolic = round(rng.gauss(124, 9))
             body.update(systolic_value=systolic, diastolic_value=round(systolic * 0.65 + rng.gauss(0, 3)))
@@ -160,6 +174,9 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=2.0, help="seconds between batches")
     parser.add_argument("--spacing", type=int, default=60, help="seconds between readings of one metric")
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--profile", choices=["normal", "hypertensive"], default="normal", help="whose readings")
+    parser.add_argument("--backlog-days", type=float, default=0, help="readings end this many days ago (a backlog)")
+    parser.add_argument("--crisis", action="store_true", help="then one hypertensive crisis (192/118 mmHg) now")
     args = parser.parse_args()
 
     api = Api(args.base_url)
@@ -172,11 +189,12 @@ def main() -> None:
         parser.error("give --api-key, or --email and --password to pair a new device")
 
     metrics = METRICS_BY_TYPE[args.device_type]
-    source = Readings(args.seed)
+    source = Readings(args.seed, args.profile)
     per_metric = max(1, args.batch_size // len(metrics))
     total = args.batches * per_metric
-    # Readings end a minute ago and go back in time, so none is in the future.
-    moment = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=args.spacing * total + 60)
+    # Readings end a minute ago (or --backlog-days ago) and go back in time, so none is in the future.
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(days=args.backlog_days, seconds=60)
+    moment = end - timedelta(seconds=args.spacing * total)
     heartbeat = {"battery_level": 87, "firmware_version": "sim-1.0", "signal_strength": -61}
     print("heartbeat:", api.call("POST", "/devices/me/heartbeat/", heartbeat, headers=_key(key)))
 
@@ -193,6 +211,16 @@ def main() -> None:
         )
         if number < args.batches:
             time.sleep(args.every)
+    if args.crisis:
+        crisis = {
+            "metric_type": "blood_pressure",
+            "systolic_value": 192,
+            "diastolic_value": 118,
+            "recorded_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        }
+        answer = send_batch(api, key, [crisis])
+        uploaded.append(answer["id"])
+        print(f"crisis: one reading of 192/118 mmHg now -> {answer['status']} {answer['id']}")
 
     if person is not None:
         device_id = api.call("GET", "/devices/me/config/", headers=_key(key))["id"]
@@ -211,6 +239,23 @@ def main() -> None:
                 time.sleep(1)
         if pending:
             print(f"{len(pending)} batch(es) not processed yet: is a worker running (make worker)?", file=sys.stderr)
+        time.sleep(1)  # the detection of the last batch runs right after it
+        show_alerts(api, person)
+
+
+def show_alerts(api: Api, person: dict[str, str]) -> None:
+    """What the person was told: their alert episodes and their health-alert notifications."""
+    episodes = api.call("GET", "/alerts/?limit=10", headers=person)["results"]
+    print(f"alert episodes: {len(episodes)}")
+    for e in episodes:
+        print(
+            f"  {e['severity']:<8} {e['rule']:<20} {e['metric_type'] or '':<16} {e['status']:<12} "
+            f"{e['reading_count']} reading(s), opened {e['opened_at']}"
+        )
+    notes = api.call("GET", "/notifications/?category=health_alert&limit=50", headers=person)
+    print(f"health-alert notifications: {notes['count']}")
+    for n in notes["results"][:10]:
+        print(f"  {n['severity']:<8} {n['title']}")
 
 
 if __name__ == "__main__":

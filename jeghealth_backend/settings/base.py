@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "jeghealth_backend.api",
+    "alerts",
     "health_metrics",
     "iot_devices",
     "notifications",
@@ -161,6 +162,8 @@ CELERY_TASK_ROUTES = {
     "iot_devices.warn_expiring_keys": {"queue": "default"},
     "iot_devices.*": {"queue": "ingest"},
     "notifications.*": {"queue": "notifications"},
+    # Reminders and escalations of critical alerts are about telling people: with the deliveries.
+    "alerts.*": {"queue": "notifications"},
     "reports.*": {"queue": "reports"},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat"))
@@ -169,6 +172,12 @@ CELERY_BEAT_SCHEDULE = {
     "accounts-flush-expired-tokens": {
         "task": "accounts.flush_expired_tokens",
         "schedule": crontab(hour=3, minute=17),
+    },
+    # Reminders and escalations of unacknowledged critical alerts: the schedule is in the episodes' rows.
+    "alerts-run-due": {
+        "task": "alerts.run_due",
+        "schedule": timedelta(seconds=env.float("ALERT_DUE_INTERVAL_SECONDS", default=60.0)),
+        "options": {"expires": 55},
     },
     "notifications-dispatch-due": {
         "task": "notifications.dispatch_due",
@@ -195,6 +204,12 @@ CELERY_BEAT_SCHEDULE = {
     "health-metrics-reconcile-rollups": {
         "task": "health_metrics.reconcile_rollups",
         "schedule": crontab(hour=2, minute=41),
+    },
+    # The readings table has no foreign-key constraints (health_metrics/models.py): a weekly check of what they
+    # would guarantee.
+    "health-metrics-check-references": {
+        "task": "health_metrics.check_references",
+        "schedule": crontab(day_of_week=0, hour=4, minute=13),
     },
     # The outbox sweeper: uploads whose enqueue failed or whose worker died are enqueued again.
     "iot-devices-requeue-stale-batches": {
@@ -499,6 +514,20 @@ APPOINTMENT_REMINDER_OFFSETS_HOURS = sorted(
 )
 if any(hours <= 0 for hours in APPOINTMENT_REMINDER_OFFSETS_HOURS):
     raise ImproperlyConfigured("APPOINTMENT_REMINDER_OFFSETS_HOURS must be positive whole hours.")
+
+# --- Alerts -----------------------------------------------------------------------------------------------
+# Readings recorded longer ago than this (a backlog, a late offline upload) are flagged but open no episode: one
+# digest per upload tells the person instead.
+ALERT_MAX_READING_AGE_HOURS = env.float("ALERT_MAX_READING_AGE_HOURS", default=24.0)
+# A critical episode not acknowledged this long after the person was told is escalated once, to caregivers with an
+# `alerts` grant and emergency contacts with notify_on_critical; until then the person is reminded every
+# ALERT_REPEAT_MINUTES, at most three times.
+ALERT_ESCALATION_MINUTES = env.float("ALERT_ESCALATION_MINUTES", default=15.0)
+ALERT_REPEAT_MINUTES = env.float("ALERT_REPEAT_MINUTES", default=10.0)
+if min(ALERT_MAX_READING_AGE_HOURS, ALERT_ESCALATION_MINUTES, ALERT_REPEAT_MINUTES) <= 0:
+    raise ImproperlyConfigured(
+        "ALERT_MAX_READING_AGE_HOURS, ALERT_ESCALATION_MINUTES and ALERT_REPEAT_MINUTES must be positive."
+    )
 
 # --- Medications ------------------------------------------------------------------------------------------
 # A scheduled dose not logged this long after its time counts as missed (and the periodic task records it).

@@ -16,6 +16,8 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from alerts.facts import MissedDose
+from alerts.services import dose_taken, doses_missed
 from jeghealth_backend.person_cache import person_data_changed
 from notifications.choices import Category
 from notifications.services import notify
@@ -97,6 +99,8 @@ def dose_log(
             setattr(log, key, value)
         log.save(update_fields=[*fields, "updated_at"])
     _adjust_quantity(regimen, was_taken=previous == DoseStatus.TAKEN, is_taken=status == DoseStatus.TAKEN, now=now)
+    if status == DoseStatus.TAKEN:
+        dose_taken(user_id=regimen.user_id, regimen_id=regimen.pk, at=now)
     person_data_changed(regimen.user_id)
     return log, created
 
@@ -185,10 +189,24 @@ def doses_mark_missed(*, now: datetime | None = None) -> int:
     total = 0
     for regimen in regimens.iterator(chunk_size=500):
         with transaction.atomic():
-            doses = materialise_missed(regimen, tz_of(regimen.user), until=cutoff)
+            # The row lock makes this run the only one recording this regimen's span: the missed rows created
+            # under it are exactly the doses this run found missed, which the alert rules hear of once.
+            locked = Regimen.objects.select_for_update().filter(pk=regimen.pk).first()
+            if locked is None or (locked.missed_checked_through and locked.missed_checked_through >= cutoff):
+                continue
+            locked.user = regimen.user
+            started = timezone.now()
+            doses = materialise_missed(locked, tz_of(regimen.user), until=cutoff)
             if doses:
                 # A span without doses changed nothing the dashboard shows: no recomputation for it.
                 person_data_changed(regimen.user_id)
+                missed = DoseLog.objects.filter(regimen=locked, status=DoseStatus.MISSED, created_at__gte=started)
+                doses_missed(
+                    doses=[
+                        MissedDose(user_id=regimen.user_id, regimen_id=regimen.pk, scheduled_for=at)
+                        for at in missed.values_list("scheduled_for", flat=True)
+                    ]
+                )
             total += doses
     logger.info("doses_marked_missed", extra={"count": total})
     return total

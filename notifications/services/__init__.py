@@ -1,10 +1,12 @@
-"""Writes of notifications. Other apps call `notify` (and the alert entry points) from here only.
+"""Writes of notifications. Other apps call `notify` from here only.
 
 - delivery.py: `notify` (with its messages to emergency contacts), and the engine that sends, retries and
   dispatches deliveries.
 - receipts.py: Expo's push receipts, which deactivate the tokens Expo no longer knows.
-- health_alerts.py: threshold crossings and their episodes, anomaly and device alerts.
-- person.py: what the person manages: read state, preferences, push tokens, emergency contacts, thresholds.
+- person.py: what the person manages: read state, preferences, push tokens, emergency contacts.
+
+Notifications only deliver: the apps that own the facts (alerts, devices, appointments, medications) decide
+what to tell and write the words.
 """
 
 from notifications.contact_message import ContactMessage
@@ -20,20 +22,9 @@ from .delivery import (
     delivery_send,
     notify,
 )
-from .health_alerts import (
-    EPISODE_GAP,
-    MAX_READING_AGE,
-    anomaly_notify,
-    device_alert_notify,
-    device_key_expiring_notify,
-    readings_check_thresholds,
-)
 from .person import (
     MAX_ACTIVE_PUSH_TOKENS,
     MAX_EMERGENCY_CONTACTS,
-    alert_threshold_create,
-    alert_threshold_delete,
-    alert_threshold_update,
     emergency_contact_create,
     emergency_contact_delete,
     emergency_contact_update,
@@ -48,25 +39,17 @@ from .receipts import RECEIPT_DELAY, RECEIPT_LIFETIME, push_receipts_check
 __all__ = [
     "CONTACT_QUOTA_WINDOW",
     "DISPATCH_BATCH",
-    "EPISODE_GAP",
     "LEASE",
     "MAX_ACTIVE_PUSH_TOKENS",
     "MAX_ATTEMPTS",
     "MAX_EMERGENCY_CONTACTS",
-    "MAX_READING_AGE",
     "RECEIPT_DELAY",
     "RECEIPT_LIFETIME",
     "STALE_AFTER",
     "ContactMessage",
-    "alert_threshold_create",
-    "alert_threshold_delete",
-    "alert_threshold_update",
-    "anomaly_notify",
     "deliveries_dispatch_due",
     "deliveries_requeue",
     "delivery_send",
-    "device_alert_notify",
-    "device_key_expiring_notify",
     "emergency_contact_create",
     "emergency_contact_delete",
     "emergency_contact_update",
@@ -77,5 +60,4 @@ __all__ = [
     "push_receipts_check",
     "push_token_register",
     "push_token_remove",
-    "readings_check_thresholds",
 ]

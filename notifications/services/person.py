@@ -1,5 +1,5 @@
 """What a person manages themselves: the read state of their inbox, their preferences and push tokens, their
-emergency contacts and alert thresholds. Each function owns its transaction.
+emergency contacts. Each function owns its transaction.
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ from django.utils import timezone
 
 from jeghealth_backend.person_cache import person_data_changed
 from notifications import selectors
-from notifications.choices import Category, EpisodeEndReason, Severity
+from notifications.choices import Category, Severity
 from notifications.exceptions import InvalidInput, NotFound, PushTokenTaken
 from notifications.models import (
-    AlertEpisode,
-    AlertThreshold,
     EmergencyContact,
     Notification,
     NotificationPreference,
@@ -149,7 +147,7 @@ def push_token_remove(*, user, token: str) -> None:
         raise NotFound("No such push token.")
 
 
-# --- emergency contacts and thresholds ---------------------------------------------------------------------
+# --- emergency contacts -----------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -173,39 +171,3 @@ def emergency_contact_update(*, contact: EmergencyContact, data: dict) -> Emerge
 @transaction.atomic
 def emergency_contact_delete(*, contact: EmergencyContact) -> None:
     contact.delete()
-
-
-@transaction.atomic
-def alert_threshold_create(*, user, data: dict) -> AlertThreshold:
-    """Add a threshold; one per (metric, severity): a second answers InvalidInput on `metric_type`."""
-    try:
-        with transaction.atomic():
-            return AlertThreshold.objects.create(user=user, **data)
-    except IntegrityError:
-        raise _duplicate_threshold(data) from None
-
-
-@transaction.atomic
-def alert_threshold_update(*, threshold: AlertThreshold, data: dict) -> AlertThreshold:
-    """Change a threshold. Its open episode ends: the next crossing of the new bounds alerts afresh."""
-    for field, value in data.items():
-        setattr(threshold, field, value)
-    try:
-        with transaction.atomic():
-            threshold.save()
-    except IntegrityError:
-        raise _duplicate_threshold(data) from None
-    AlertEpisode.objects.filter(threshold=threshold, ended_at__isnull=True).update(
-        ended_at=timezone.now(), end_reason=EpisodeEndReason.THRESHOLD_CHANGED
-    )
-    return threshold
-
-
-def _duplicate_threshold(data: dict) -> InvalidInput:
-    severity = data.get("severity", "this")
-    return InvalidInput("metric_type", f"You already have a {severity} threshold for this metric.")
-
-
-@transaction.atomic
-def alert_threshold_delete(*, threshold: AlertThreshold) -> None:
-    threshold.delete()

@@ -56,8 +56,10 @@ class TestTransientFailures:
 # The queue every task of the project is meant to go to; a new task must be added here (and thus routed) on purpose.
 INTENDED_QUEUES = {
     "accounts.flush_expired_tokens": "default",
+    "alerts.run_due": "notifications",
     "accounts.send_email": "notifications",
     "appointments.send_due_reminders": "notifications",
+    "health_metrics.check_references": "default",
     "health_metrics.detect_anomalies": "default",
     "health_metrics.reconcile_rollups": "default",
     "health_metrics.refresh_rollups": "default",
@@ -70,7 +72,6 @@ INTENDED_QUEUES = {
     "medications.mark_missed_doses": "default",
     "medications.send_dose_reminders": "notifications",
     "notifications.check_push_receipts": "notifications",
-    "notifications.check_thresholds": "notifications",
     "notifications.deliver": "notifications",
     "notifications.dispatch_due": "notifications",
     "reports.generate": "reports",

@@ -13,16 +13,18 @@ from django.core import signals
 from django.db import close_old_connections
 
 from accounts.models import CareTeamGrant
+from alerts.models import AlertEpisode
 from appointments.services import calendar_feed_token
 from medications.models import DrugInteraction, Medication, MedicationCategory
 from notifications.services import notify
 from tests.accounts.factories import DoctorFactory
+from tests.alerts.factories import AlertThresholdFactory
 from tests.appointments.factories import AppointmentFactory, ProviderProfileFactory
 from tests.conftest import client_for
 from tests.health_metrics.factories import HealthMetricFactory, TargetFactory
 from tests.iot_devices.factories import Paired, pair_device, reading
 from tests.medications.conftest import create_regimen
-from tests.notifications.factories import AlertThresholdFactory, EmergencyContactFactory
+from tests.notifications.factories import EmergencyContactFactory
 from tests.reports.factories import ReportFactory
 
 from .routes import published_schema
@@ -78,6 +80,15 @@ def build_world(owner, django_capture_on_commit_callbacks) -> World:
     threshold = AlertThresholdFactory(user=owner)
     grant = CareTeamGrant.objects.create(patient=owner, grantee=doctor, scopes=["health_metrics"])
     report = ReportFactory(user=owner)
+    now = datetime.now(UTC)
+    episode = AlertEpisode.objects.create(
+        user=owner,
+        rule="clinical_threshold",
+        metric_type="heart_rate",
+        severity="warning",
+        opened_at=now,
+        last_signal_at=now,
+    )
     calendar_token = calendar_feed_token(user=owner)
     category, _ = MedicationCategory.objects.get_or_create(slug="cardiovascular", defaults={"name": "Cardiovascular"})
     medication, _ = Medication.objects.get_or_create(
@@ -93,6 +104,8 @@ def build_world(owner, django_capture_on_commit_callbacks) -> World:
     device = {"id": str(watch.device.pk)}
     world = World(owner=owner, doctor=doctor, watch=watch)
     world.ids = {
+        "/api/v1/alerts/{id}/": {"id": str(episode.pk)},
+        "/api/v1/alerts/{id}/acknowledge/": {"id": str(episode.pk)},
         "/api/v1/appointments/{id}/": {"id": str(appointment.pk)},
         "/api/v1/appointments/{id}/cancel/": {"id": str(appointment.pk)},
         "/api/v1/appointments/{id}/complete/": {"id": str(appointment.pk)},

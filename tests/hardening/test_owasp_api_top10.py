@@ -81,6 +81,8 @@ def call(client: APIClient, method: str, path: str, body: dict | None = None, **
 # Every route that addresses one object, by what protects it. OWNED: a person's own object; anyone else's id is
 # indistinguishable from a missing one (404) for read, change and delete alike.
 OWNED_BODIES: dict[str, dict[str, dict]] = {
+    "/api/v1/alerts/{id}/": {},
+    "/api/v1/alerts/{id}/acknowledge/": {},
     "/api/v1/appointments/{id}/": {"PATCH": {"reason": "taken over"}},
     "/api/v1/appointments/{id}/cancel/": {"POST": {"reason": "taken over"}},
     "/api/v1/appointments/{id}/complete/": {},

@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
+from alerts.models import AlertEpisode
 from health_metrics.anomalies import anomalies_detect
 from health_metrics.models import HealthMetric
 from health_metrics.services import metrics_changed
+from notifications.models import Notification
 from tests.health_metrics.conftest import BASE
 from tests.health_metrics.factories import HealthMetricFactory
 
@@ -134,17 +137,17 @@ class TestRobustZScore:
 
 
 class TestIdempotence:
-    def test_detection_run_twice_flags_and_notifies_once(self, client_a, user_a, caplog):
-        reading = HealthMetricFactory(user=user_a, value=150)
-        with caplog.at_level(logging.WARNING, logger="health_metrics.anomalies"):
+    def test_detection_run_twice_flags_and_alerts_once(self, user_a, caplog):
+        reading = HealthMetricFactory(user=user_a, value=150, recorded_at=timezone.now())
+        with caplog.at_level(logging.INFO):
             assert anomalies_detect(user_id=user_a.pk, metric_ids=[reading.pk]) == 1
             assert anomalies_detect(user_id=user_a.pk, metric_ids=[reading.pk]) == 0
-        notices = [r for r in caplog.records if r.getMessage() == "health_metric_anomaly"]
-        assert len(notices) == 1
-        # The boundary logs identifiers and the reason, never the value.
-        assert notices[0].metric_id == str(reading.pk)
-        assert notices[0].reason == "critical: heart rate 131 bpm or more (NEWS2 3)"
-        assert "150" not in notices[0].getMessage() + notices[0].reason
+        reading.refresh_from_db()
+        assert reading.anomaly_reason == "critical: heart rate 131 bpm or more (NEWS2 3)"
+        assert AlertEpisode.objects.get().rule == "clinical_threshold"
+        assert Notification.objects.filter(recipient=user_a, category="health_alert").count() == 1
+        # The logs carry identifiers and counts, never the value.
+        assert "150" not in " ".join(r.getMessage() + str(r.__dict__.get("flagged", "")) for r in caplog.records)
 
     def test_it_ignores_another_persons_readings(self, user_a, user_b):
         reading = HealthMetricFactory(user=user_b, value=150)
@@ -195,12 +198,15 @@ class TestLostDetection:
         r = client_a.post("/api/v1/health-metrics/", body, format="json")
         assert r.status_code == 201
         assert PendingAnomalyCheck.objects.filter(user=user_a).count() == 1
-        assert HealthMetric.objects.get(pk=r.json()["id"]).is_anomaly is False
+        # Flagged as it was stored (a clinical threshold needs no history), but nobody was told yet.
+        assert HealthMetric.objects.get(pk=r.json()["id"]).is_anomaly is True
+        assert not AlertEpisode.objects.exists()
 
         PendingAnomalyCheck.objects.update(created_at=timezone.now() - timedelta(minutes=6))
         sweep_anomaly_checks()
 
-        assert HealthMetric.objects.get(pk=r.json()["id"]).is_anomaly is True
+        assert AlertEpisode.objects.get(user=user_a).severity == "critical"
+        assert Notification.objects.filter(recipient=user_a, category="health_alert").count() == 1
         assert not PendingAnomalyCheck.objects.exists()
-        sweep_anomaly_checks()  # nothing left to do, nothing flagged twice
-        assert HealthMetric.objects.filter(user=user_a, is_anomaly=True).count() == 1
+        sweep_anomaly_checks()  # nothing left to do, nobody told twice
+        assert Notification.objects.filter(recipient=user_a, category="health_alert").count() == 1

@@ -67,7 +67,16 @@ class TestHeartbeat:
             client.post(HEARTBEAT, {"battery_level": 12})
         sent = Notification.objects.filter(recipient=watch_a.device.owner, category="device_alert")
         assert sent.count() == 1
-        assert sent.get().data["alert_type"] == "low_battery"
+        # Told by the alert rule of a device running low: one episode, one notification.
+        assert sent.get().data | {"episode_id": None} == {
+            "kind": "opened",
+            "episode_id": None,
+            "rule": "device_low_battery",
+            "metric_type": None,
+            "severity": "warning",
+            "device_id": str(watch_a.device.pk),
+            "battery_level": 19,
+        }
 
     def test_a_battery_at_20_percent_raises_nothing(self, watch_a):
         watch_a.client().post(HEARTBEAT, {"battery_level": 20})

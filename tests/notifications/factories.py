@@ -2,7 +2,7 @@ import factory
 from django.utils import timezone
 
 from health_metrics.models import HealthMetric
-from notifications.models import AlertThreshold, EmergencyContact, PushToken
+from notifications.models import EmergencyContact, PushToken
 from tests.accounts.factories import UserFactory
 
 
@@ -25,17 +25,6 @@ class EmergencyContactFactory(factory.django.DjangoModelFactory):
     phone_number = "+33 6 12 34 56 78"
     email = factory.Sequence(lambda n: f"contact{n}@example.net")
     notify_on_critical = True
-
-
-class AlertThresholdFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = AlertThreshold
-
-    user = factory.SubFactory(UserFactory)
-    metric_type = "heart_rate"
-    min_value = 40.0
-    max_value = 120.0
-    severity = "warning"
 
 
 UNITS = {"blood_pressure": "mmHg", "heart_rate": "bpm", "blood_sugar": "mg/dL", "weight": "kg"}

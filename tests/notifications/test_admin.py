@@ -7,7 +7,7 @@ from django.core import mail
 
 from notifications.models import NotificationDelivery
 
-from .factories import AlertThresholdFactory, EmergencyContactFactory, PushTokenFactory
+from .factories import EmergencyContactFactory, PushTokenFactory
 from .helpers import delivery_of
 
 pytestmark = pytest.mark.django_db
@@ -19,14 +19,11 @@ def staff(client, admin_user):
     return client
 
 
-@pytest.mark.parametrize(
-    "model", ["notification", "notificationdelivery", "pushtoken", "emergencycontact", "alertthreshold"]
-)
+@pytest.mark.parametrize("model", ["notification", "notificationdelivery", "pushtoken", "emergencycontact"])
 def test_the_changelists_render(staff, user_a, model):
     delivery_of(user_a, "email")
     PushTokenFactory(user=user_a)
     EmergencyContactFactory(user=user_a)
-    AlertThresholdFactory(user=user_a)
 
     assert staff.get(f"/admin/notifications/{model}/").status_code == 200
 

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from notifications.services import notify
+from tests.alerts.factories import AlertThresholdFactory
 
-from .factories import AlertThresholdFactory, EmergencyContactFactory, PushTokenFactory
+from .factories import EmergencyContactFactory, PushTokenFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""PostgreSQL behaviour: racing workers, dispatchers and threshold checks still send and alert exactly once.
+"""PostgreSQL behaviour: racing workers and dispatchers still send exactly once.
 
 SQLite serialises every writer, so these races cannot happen there; they are about row claims, `SKIP LOCKED`
 and row locks on concurrent connections, which only PostgreSQL exercises.
@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from notifications import services
 from notifications.exceptions import PushTokenTaken
-from notifications.models import AlertEpisode, Notification, NotificationDelivery, PushToken
+from notifications.models import Notification, NotificationDelivery, PushToken
 from tests.accounts.factories import UserFactory
 from tests.concurrency import run_together
 
-from .factories import AlertThresholdFactory, PushTokenFactory, reading
+from .factories import PushTokenFactory
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
@@ -60,21 +60,6 @@ class TestRaces:
         assert len(expo.messages) == 1
         delivery.refresh_from_db()
         assert delivery.status == "sent"
-
-    def test_two_uploads_crossing_a_threshold_at_once_open_one_episode_and_alert_once(self):
-        user = UserFactory()
-        AlertThresholdFactory(user=user, metric_type="heart_rate", max_value=120)
-        first = reading(user, "heart_rate", 150, at=timezone.now() - timedelta(minutes=2))
-        second = reading(user, "heart_rate", 155, at=timezone.now() - timedelta(minutes=1))
-
-        results = run_together(
-            lambda: services.readings_check_thresholds(user_id=user.pk, reading_ids=[first.pk]),
-            lambda: services.readings_check_thresholds(user_id=user.pk, reading_ids=[second.pk]),
-        )
-
-        assert not [r for r in results if isinstance(r, Exception)]
-        assert Notification.objects.filter(recipient=user, category="health_alert").count() == 1
-        assert AlertEpisode.objects.count() == 1
 
     def test_two_accounts_racing_for_one_new_token_leave_it_with_one_of_them(self):
         first, second = UserFactory(), UserFactory()

@@ -1,7 +1,8 @@
 """A slow or unreachable SMS provider delays neither the web request nor the other channels of the notification.
 
-The request only stores the notification and its deliveries; each delivery is its own task, sent by whichever
-worker takes it. These tests stand in for the broker (`deliver.delay` records the ids it is given) and run the
+The request only stores the reading; the alert rules store the notifications and their deliveries (the SMS to a
+contact comes with the escalation, which beat runs), and each delivery is its own task, sent by whichever worker
+takes it. These tests stand in for the broker (`deliver.delay` records the ids it is given) and run the
 queued deliveries as concurrent workers would, on PostgreSQL (threads need their own committed view).
 """
 
@@ -15,13 +16,15 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connections
 
+from alerts.services import episodes_run_due
 from notifications import services, tasks
 from notifications.channels.base import TransientDeliveryError
 from notifications.models import NotificationDelivery
 from tests.accounts.factories import UserFactory
+from tests.alerts.factories import AlertThresholdFactory
 from tests.conftest import client_for
 
-from .factories import AlertThresholdFactory, EmergencyContactFactory, PushTokenFactory
+from .factories import EmergencyContactFactory, PushTokenFactory
 
 pytestmark = [
     pytest.mark.postgres,
@@ -76,6 +79,15 @@ def recent_reading_time() -> str:
     return timezone.now().isoformat()
 
 
+def escalate_now() -> None:
+    """What beat does once the critical alert went unacknowledged for ALERT_ESCALATION_MINUTES."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    assert episodes_run_due(now=timezone.now() + timedelta(minutes=16)).escalations == 1
+
+
 def test_the_push_is_sent_while_the_sms_provider_hangs(person, queued, sms, expo, settings):
     user, token, _contact = person
     settings.SMS_API_TIMEOUT = 8.0
@@ -91,6 +103,7 @@ def test_the_push_is_sent_while_the_sms_provider_hangs(person, queued, sms, expo
 
     assert r.status_code == 201 and request_seconds < 2.0
     assert sms.requests == [] and expo.messages == []  # the request itself called no provider
+    escalate_now()
     deliveries = of_the_alert_to_contacts(queued)
     assert {"push", "sms"} <= set(deliveries)
 
@@ -119,6 +132,7 @@ def test_an_unreachable_sms_provider_leaves_the_push_untouched(person, queued, s
     )
 
     assert r.status_code == 201 and time.monotonic() - started < 2.0
+    escalate_now()
     for delivery_id in queued:
         in_a_worker(delivery_id).join(timeout=10)
     deliveries = of_the_alert_to_contacts(queued)

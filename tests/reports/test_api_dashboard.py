@@ -83,8 +83,10 @@ class TestDashboard:
         assert body["medications"]["today"][0]["medication_name"] == "Lisinopril"
         assert set(body["medications"]["adherence"]) == {"last_7_days", "last_30_days"}
         assert len(body["appointments"]["upcoming"]) == 1
-        assert body["notifications"]["unread_count"] == 1
-        assert body["notifications"]["latest"][0]["title"] == "Welcome"
+        # The welcome, and the device's low battery (told by its alert episode).
+        (device,) = body["devices"]
+        assert body["notifications"]["unread_count"] == 2
+        assert {n["title"] for n in body["notifications"]["latest"]} == {"Welcome", f"{device['name']}: battery low"}
         (device,) = body["devices"]
         assert (device["status"], device["open_alerts"]) == ("active", 1)
         assert {i["code"] for i in body["insights"]} >= {"flagged_readings", "target_periods_met"}

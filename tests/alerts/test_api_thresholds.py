@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notifications.models import AlertThreshold
+from alerts.models import AlertThreshold
 
 from .factories import AlertThresholdFactory
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from jeghealth_backend.api.schema import ErrorEnvelopeSerializer
@@ -49,8 +51,13 @@ class LoginMfaView(PublicView):
 class TotpView(APIView):
     """My authenticator: its state (GET), a new enrolment (POST), turning it off (DELETE)."""
 
-    throttle_classes = AUTH_THROTTLES
     accepts_enrolment_tokens = True
+
+    def get_throttles(self):
+        # Writes take codes and passwords: the `auth` scope. Reading the state must not spend the budget that the
+        # person's sign-ins share (the scope also counts per e-mail address).
+        classes = api_settings.DEFAULT_THROTTLE_CLASSES if self.request.method in SAFE_METHODS else AUTH_THROTTLES
+        return [throttle() for throttle in classes]
 
     @extend_schema(tags=TAGS, summary="Is two-factor authentication on?", responses=MfaStatusSerializer)
     def get(self, request):

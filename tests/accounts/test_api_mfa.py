@@ -1,10 +1,12 @@
 """TOTP enrolment: POST auth/mfa/totp/, POST auth/mfa/totp/confirm/, DELETE auth/mfa/totp/, GET auth/mfa/totp/."""
 
+from unittest import mock
 from urllib.parse import parse_qs, urlparse
 
 import pyotp
 import pytest
 from django.db import connection
+from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.choices import SecurityEventType
 from accounts.models import RecoveryCode, SecurityEvent, TotpDevice
@@ -63,6 +65,17 @@ class TestEnrolmentStart:
     def test_answers_401_without_credentials(self, anon):
         assert anon.post(TOTP).status_code == 401
         assert not TotpDevice.objects.exists()
+
+
+class TestThrottling:
+    def test_writes_are_in_the_auth_scope_and_reading_the_state_is_not(self, client_a):
+        rates = {"auth": "2/min", "user": "100/min", "anon": "100/min"}
+        with mock.patch.object(SimpleRateThrottle, "THROTTLE_RATES", rates):
+            reads = [client_a.get(TOTP).status_code for _ in range(3)]
+            writes = [client_a.post(CONFIRM, {"code": "000000"}).status_code for _ in range(3)]
+
+        assert reads == [200, 200, 200]
+        assert writes == [404, 404, 429]
 
 
 class TestEnrolmentConfirm:

@@ -1,9 +1,22 @@
+"""Admin of people, roles, the audit trail, sessions and tokens. No page shows a usable secret: tokens by jti only,
+authenticators without their secret, recovery codes and sign-in challenges not at all (tests/accounts/
+test_admin_secrets.py crawls every page for them). Signing in to the admin asks for the second factor
+(admin_login.py)."""
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from . import services
+# simplejwt registers admins that show every outstanding refresh token's text: import them now to replace them.
+from rest_framework_simplejwt.token_blacklist import admin as _simplejwt_admin  # noqa: F401
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from . import mfa, services
+from .admin_login import MfaAdminAuthenticationForm
 from .care_team import care_grant_revoke
-from .models import AuditEvent, CareTeamGrant, Role, SecurityEvent, User, UserProfile, UserRole
+from .models import AuditEvent, AuthSession, CareTeamGrant, Role, SecurityEvent, TotpDevice, User, UserProfile, UserRole
+
+admin.site.login_form = MfaAdminAuthenticationForm
+admin.site.login_template = "admin/mfa_login.html"
 
 
 class ProfileInline(admin.StackedInline):
@@ -131,3 +144,66 @@ class CareTeamGrantAdmin(admin.ModelAdmin):
     def revoke_selected(self, request, queryset) -> None:
         revoked = sum(care_grant_revoke(grant=grant, by=request.user, request=request) for grant in queryset)
         self.message_user(request, f"{revoked} grant(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(AuthSession)
+class AuthSessionAdmin(ReadOnlyAdmin):
+    """Signed-in sessions, for support; a person ends their own with DELETE auth/sessions/{id}/."""
+
+    list_display = ["id", "user", "scope", "created_at", "last_used_at", "ip_address", "ended_at"]
+    list_filter = ["scope"]
+    search_fields = ["user__email", "id"]
+    list_select_related = ["user"]
+    fields = ["id", "user", "scope", "created_at", "last_used_at", "expires_at", "ended_at", "ip_address", "user_agent"]
+
+
+@admin.register(TotpDevice)
+class TotpDeviceAdmin(ReadOnlyAdmin):
+    """Who has an authenticator, never its secret. The action turns MFA off for someone who lost it (recorded)."""
+
+    list_display = ["user", "confirmed_at", "created_at"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    fields = ["user", "confirmed_at", "created_at"]
+    actions = ["reset"]
+
+    @admin.action(
+        description="Turn two-factor authentication off for the selected people (after checking who they are)"
+    )
+    def reset(self, request, queryset):
+        count = 0
+        for device in queryset.select_related("user"):
+            mfa.totp_reset_by_admin(user=device.user, admin=request.user, request=request)
+            count += 1
+        self.message_user(request, f"Two-factor authentication turned off for {count} account(s).", messages.SUCCESS)
+
+
+admin.site.unregister(OutstandingToken)
+admin.site.unregister(BlacklistedToken)
+
+
+@admin.register(OutstandingToken)
+class OutstandingTokenAdmin(ReadOnlyAdmin):
+    """Issued refresh tokens by jti: the token text is never shown (it would let an admin act as the person)."""
+
+    list_display = ["jti", "user", "created_at", "expires_at"]
+    search_fields = ["jti", "user__email"]
+    list_select_related = ["user"]
+    fields = ["jti", "user", "created_at", "expires_at"]
+
+
+@admin.register(BlacklistedToken)
+class BlacklistedTokenAdmin(ReadOnlyAdmin):
+    list_display = ["jti", "user", "blacklisted_at"]
+    search_fields = ["token__jti", "token__user__email"]
+    list_select_related = ["token__user"]
+    fields = ["jti", "user", "blacklisted_at"]
+    readonly_fields = ["jti", "user"]
+
+    @admin.display(description="jti", ordering="token__jti")
+    def jti(self, obj: BlacklistedToken) -> str:
+        return obj.token.jti
+
+    @admin.display(description="user", ordering="token__user")
+    def user(self, obj: BlacklistedToken):
+        return obj.token.user

@@ -71,3 +71,15 @@ class SecurityEventType(models.TextChoices):
     CARE_INVITATION_ACCEPTED = "care_invitation_accepted", "Caregiver invitation accepted"
     DEVICE_KEY_ROTATED = "device_key_rotated", "Device key rotated"
     ACCOUNT_DELETED = "account_deleted", "Account deleted"
+    MFA_ENROLLED = "mfa_enrolled", "Two-factor authentication turned on"
+    MFA_DISABLED = "mfa_disabled", "Two-factor authentication turned off"
+    MFA_FAILED = "mfa_failed", "Wrong two-factor code"
+    MFA_RECOVERY_CODE_USED = "mfa_recovery_code_used", "Recovery code used"
+    SESSION_ENDED = "session_ended", "Session signed out"
+
+
+class SessionScope(models.TextChoices):
+    """What a session's tokens open: everything, or only the endpoints that turn on two-factor authentication."""
+
+    FULL = "full", "Full"
+    MFA_ENROLMENT = "mfa_enrolment", "Two-factor enrolment only"

@@ -11,6 +11,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -25,6 +26,7 @@ from .choices import (
     PreferredUnits,
     RoleName,
     SecurityEventType,
+    SessionScope,
 )
 
 
@@ -403,3 +405,82 @@ class SecurityEvent(models.Model):
         if not self._state.adding:
             raise ValueError("Security events are append-only.")
         super().save(*args, **kwargs)
+
+
+class AuthSession(models.Model):
+    """One signed-in session: a refresh-token family, from a sign-in through every rotation of its refresh token.
+
+    Its id is the `sid` claim of every access and refresh token issued in it; authentication refuses a token whose
+    session has ended (accounts/authentication.py), so ending a session stops its tokens on their next request.
+    `refresh_jti` is the family's current refresh token (its predecessors are blacklisted by rotation), so ending
+    the session also blacklists that one. `scope` limits an enrolment session's tokens to the MFA endpoints.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    scope = models.CharField(max_length=16, choices=SessionScope.choices, default=SessionScope.FULL)
+    refresh_jti = models.CharField(max_length=255, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-last_used_at"], name="accounts_session_user_used_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(scope__in=SessionScope.values), name="accounts_session_scope_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.id} of {self.user_id}"
+
+
+class TotpDevice(models.Model):
+    """A person's authenticator app (RFC 6238 TOTP). On once `confirmed_at` is set by a first correct code.
+
+    The secret is encrypted at rest and shown only when enrolment starts. `last_used_step` is the time step of
+    the last code accepted: a code is accepted only for a later step, so none works twice (replay).
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="totp_device")
+    secret = EncryptedTextField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_step = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"authenticator of {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """A single-use code that stands in for a TOTP code. Only the SHA-256 of the (80-bit random) code is kept."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "code_hash"], name="accounts_recovery_code_unique")]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id}"
+
+
+class MfaChallenge(models.Model):
+    """The second step of a sign-in with MFA on: issued after the right password, short-lived and single-use.
+
+    Only the SHA-256 of the challenge is kept. It ends when used, or after MFA_CHALLENGE_MAX_FAILURES wrong codes.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="mfa_challenges")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"sign-in challenge of {self.user_id}"

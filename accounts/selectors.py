@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
-from .models import CareTeamGrant, Role, User, UserRole
+from .models import AuthSession, CareTeamGrant, Role, TotpDevice, User, UserRole
 
 
 def user_queryset() -> QuerySet[User]:
@@ -54,3 +56,25 @@ def care_grantees(*, patient_id, scope: str) -> QuerySet[User]:
         if scope in (scopes or [])
     ]
     return User.objects.filter(pk__in=holders, is_active=True).exclude(pk=patient_id).order_by("email", "id")
+
+
+def mfa_enabled(user: User) -> bool:
+    """USER has a confirmed authenticator (an enrolment not yet confirmed does not count)."""
+    return TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()
+
+
+def mfa_required_for(user: User) -> bool:
+    """USER holds a role of MFA_REQUIRED_ROLES (a superuser holds `admin`), so must have MFA on."""
+    required = set(settings.MFA_REQUIRED_ROLES)
+    if not required:
+        return False
+    if "admin" in required and user.is_superuser:
+        return True
+    return UserRole.objects.filter(user=user, role__name__in=required).exists()
+
+
+def session_list(*, user: User) -> QuerySet[AuthSession]:
+    """USER's signed-in sessions: not ended, refresh token not expired; the most recently used first."""
+    return AuthSession.objects.filter(user=user, ended_at__isnull=True, expires_at__gt=timezone.now()).order_by(
+        "-last_used_at", "-created_at"
+    )

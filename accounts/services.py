@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -25,10 +25,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.utils import get_md5_hash_password
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from jeghealth_backend.api.exceptions import ApplicationError
 
@@ -37,6 +34,16 @@ from .care_team import care_grants_release
 from .choices import RoleName, SecurityEventType
 from .mail import account_mail_send
 from .models import EmailVerificationToken, Role, User, UserProfile, UserRole, normalize_email
+
+# Token and session writes live in accounts/sessions.py; these names stay importable from here.
+from .sessions import (  # noqa: F401 - re-exported
+    InvalidRefreshToken,
+    sessions_end_all,
+    token_blacklist,
+    token_refresh,
+    tokens_for_user,
+    tokens_revoke_all,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,76 +59,6 @@ class AccountLocked(ApplicationError):
         super().__init__()
         # Retry-After: the whole cool-off, an upper bound of what is left of it.
         self.wait = settings.AXES_COOLOFF_TIME.total_seconds()
-
-
-class InvalidRefreshToken(AuthenticationFailed):
-    default_code = "token_not_valid"
-    default_detail = "This refresh token is no longer valid; sign in again."
-
-
-# --- tokens --------------------------------------------------------------------------------------------
-
-
-def tokens_for_user(user: User) -> dict[str, str]:
-    """A new access/refresh pair; the refresh token is recorded as outstanding so it can be blacklisted."""
-    refresh = RefreshToken.for_user(user)
-    return {"access": str(refresh.access_token), "refresh": str(refresh)}
-
-
-def tokens_revoke_all(*, user: User) -> int:
-    """Blacklist every outstanding refresh token of the user (password change or reset, logout everywhere)."""
-    outstanding = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).exclude(
-        blacklistedtoken__isnull=False
-    )
-    rows = [BlacklistedToken(token=token) for token in outstanding]
-    BlacklistedToken.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
-
-
-def token_refresh(*, raw_refresh: str) -> dict[str, str]:
-    """Rotate a refresh token: the presented one is blacklisted and a new pair is issued.
-
-    Exactly one of two concurrent refreshes of the same token wins: the blacklist row is unique per token, so
-    the loser's insert fails and it answers 401 (never 500). Refused when the user is gone or inactive, or when
-    the password changed after the token was issued.
-    """
-    try:
-        refresh = RefreshToken(raw_refresh)  # signature, expiry, type, and the blacklist
-    except TokenError:
-        raise InvalidRefreshToken() from None
-    user = User.objects.filter(pk=refresh.payload.get("user_id")).first()
-    if user is None or not user.is_active:
-        raise InvalidRefreshToken()
-    if refresh.payload.get(settings.SIMPLE_JWT["REVOKE_TOKEN_CLAIM"]) != get_md5_hash_password(user.password):
-        raise InvalidRefreshToken()
-    jti = refresh.payload["jti"]
-    try:
-        with transaction.atomic():
-            outstanding, _ = OutstandingToken.objects.get_or_create(
-                jti=jti,
-                defaults={
-                    "user": user,
-                    "token": raw_refresh,
-                    "created_at": refresh.current_time,
-                    "expires_at": datetime.fromtimestamp(refresh.payload["exp"], tz=UTC),
-                },
-            )
-            BlacklistedToken.objects.create(token=outstanding)
-    except IntegrityError:
-        raise InvalidRefreshToken() from None
-    return tokens_for_user(user)
-
-
-def token_blacklist(*, user: User, raw_refresh: str) -> None:
-    """Logout: the given refresh token (which must be the caller's own) never works again."""
-    try:
-        refresh = RefreshToken(raw_refresh)
-    except TokenError:
-        raise ValidationError({"refresh": ["This refresh token is not valid or already revoked."]}) from None
-    if str(refresh.payload.get("user_id")) != str(user.pk):
-        raise ValidationError({"refresh": ["This refresh token does not belong to you."]})
-    # get_or_create: a concurrent logout of the same token ends the same way.
-    refresh.blacklist()
 
 
 # --- registration and sign-in ----------------------------------------------------------------------------
@@ -167,13 +104,13 @@ def user_register(
     return user
 
 
-def user_login(*, request, email: str, password: str) -> User:
-    """Authenticate through Django's backends (django-axes first, so failures count toward the lockout).
+def user_credentials_check(*, request, email: str, password: str) -> User:
+    """Check e-mail and password through Django's backends (django-axes first, so failures count toward the lockout).
 
     A locked account is refused before its password is looked at, so the answer never tells whether the password
     was right. The attempt that reaches the limit is still an ordinary 401: axes flags that request as locked out
-    too, so its flag cannot tell "was locked" from "is now locked". Success sends `user_logged_in`, which records
-    `last_login` and lets axes clear the failures (AXES_RESET_ON_SUCCESS).
+    too, so its flag cannot tell "was locked" from "is now locked". Success is not yet a sign-in: with MFA on, the
+    second factor decides (accounts/signin.py), and only then does `user_signed_in` clear the failures.
     """
     email = normalize_email(email)
     if not AxesProxyHandler.is_allowed(request, {"email": email}):
@@ -184,9 +121,14 @@ def user_login(*, request, email: str, password: str) -> User:
         known = User.objects.filter(email__iexact=email).first()
         security_event_record(event_type=SecurityEventType.LOGIN_FAILED, user=known, identifier=email, request=request)
         raise AuthenticationFailed(INVALID_CREDENTIALS, code="authentication_failed")
-    user_logged_in.send(sender=type(user), request=request, user=user)
-    security_event_record(event_type=SecurityEventType.LOGIN, user=user, request=request)
     return user
+
+
+def user_signed_in(*, request, user: User, metadata: dict | None = None) -> None:
+    """Every factor asked of USER is proven: `user_logged_in` records `last_login` and lets axes clear the failures
+    (AXES_RESET_ON_SUCCESS), and the sign-in is a security event."""
+    user_logged_in.send(sender=type(user), request=request, user=user)
+    security_event_record(event_type=SecurityEventType.LOGIN, user=user, request=request, metadata=metadata)
 
 
 # --- e-mail verification -------------------------------------------------------------------------------
@@ -253,8 +195,9 @@ def password_change(*, user: User, old_password: str, new_password: str, request
     user.set_password(new_password)
     user.save(update_fields=["password"])
     tokens_revoke_all(user=user)
+    sessions_end_all(user=user)
     security_event_record(event_type=SecurityEventType.PASSWORD_CHANGED, user=user, request=request)
-    return tokens_for_user(user)
+    return tokens_for_user(user, request=request)
 
 
 def password_reset_request(*, email: str) -> None:
@@ -283,6 +226,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str, request=N
     user.set_password(new_password)
     user.save(update_fields=["password"])
     tokens_revoke_all(user=user)
+    sessions_end_all(user=user)
     security_event_record(event_type=SecurityEventType.PASSWORD_RESET, user=user, request=request)
     return user
 

@@ -12,10 +12,10 @@ from rest_framework.views import APIView
 from jeghealth_backend.api.schema import ErrorEnvelopeSerializer
 from jeghealth_backend.api.throttling import AUTH_THROTTLES
 
-from . import selectors, services
+from . import selectors, services, signin
 from .permissions import IsAdminRole
+from .security_serializers import LoginResultSerializer
 from .serializers import (
-    AuthResultSerializer,
     ChangePasswordInputSerializer,
     ChangePasswordResultSerializer,
     DeleteAccountInputSerializer,
@@ -39,7 +39,7 @@ from .serializers import (
 TAGS = ["auth"]
 
 
-def _user_payload(user) -> dict:
+def user_payload(user) -> dict:
     return UserSerializer(selectors.user_get(user_id=user.pk)).data
 
 
@@ -67,8 +67,8 @@ class RegisterView(PublicView):
         fields = {k: v for k, v in data.validated_data.items() if k != "password_confirm"}
         user = services.user_register(**fields)
         body = {
-            "user": _user_payload(user),
-            "tokens": services.tokens_for_user(user),
+            "user": user_payload(user),
+            "tokens": services.tokens_for_user(user, request=request),
             "message": "Account created. We sent a link to confirm your e-mail address.",
         }
         return Response(body, status=status.HTTP_201_CREATED)
@@ -78,13 +78,21 @@ class LoginView(PublicView):
     throttle_classes = AUTH_THROTTLES
 
     @extend_schema(
-        tags=TAGS, request=LoginInputSerializer, responses={200: AuthResultSerializer, 401: ErrorEnvelopeSerializer}
+        tags=TAGS,
+        description="Answers `{user, tokens}`; with MFA on `{mfa_required, challenge}` for login/mfa/ and no tokens; "
+        "for an account that must have MFA and has none, `{mfa_enrolment_required, tokens}` valid for auth/mfa/ only.",
+        request=LoginInputSerializer,
+        responses={200: LoginResultSerializer, 401: ErrorEnvelopeSerializer},
     )
     def post(self, request):
         data = LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_login(request=request, **data.validated_data)
-        return Response({"user": _user_payload(user), "tokens": services.tokens_for_user(user)})
+        result = signin.sign_in(request=request, **data.validated_data)
+        if result.challenge is not None:
+            return Response({"mfa_required": True, "challenge": result.challenge})
+        if result.enrolment_required:
+            return Response({"mfa_enrolment_required": True, "tokens": result.tokens})
+        return Response({"user": user_payload(result.user), "tokens": result.tokens})
 
 
 class TokenRefreshView(PublicView):
@@ -94,10 +102,13 @@ class TokenRefreshView(PublicView):
     def post(self, request):
         data = RefreshInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(services.token_refresh(raw_refresh=data.validated_data["refresh"]))
+        return Response(services.token_refresh(raw_refresh=data.validated_data["refresh"], request=request))
 
 
 class LogoutView(APIView):
+    # Signing out is allowed with any valid token, an enrolment-only one included.
+    accepts_enrolment_tokens = True
+
     @extend_schema(
         tags=TAGS, request=RefreshInputSerializer, responses={205: OpenApiResponse(description="Logged out")}
     )
@@ -111,14 +122,14 @@ class LogoutView(APIView):
 class CurrentUserView(APIView):
     @extend_schema(tags=TAGS, responses={200: UserSerializer})
     def get(self, request):
-        return Response(_user_payload(request.user))
+        return Response(user_payload(request.user))
 
     @extend_schema(tags=TAGS, request=UserUpdateInputSerializer, responses={200: UserSerializer})
     def patch(self, request):
         data = UserUpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         services.user_update(user=request.user, data=data.validated_data)
-        return Response(_user_payload(request.user))
+        return Response(user_payload(request.user))
 
     @extend_schema(tags=TAGS, request=DeleteAccountInputSerializer, responses={204: None})
     def delete(self, request):
@@ -226,7 +237,7 @@ class UserRolesView(APIView):
         data = RoleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.role_grant(user=target, role_name=data.validated_data["role"], granted_by=request.user)
-        return Response(_user_payload(target))
+        return Response(user_payload(target))
 
     @extend_schema(tags=TAGS, request=RoleInputSerializer, responses={200: UserSerializer})
     def delete(self, request, user_id):
@@ -234,4 +245,4 @@ class UserRolesView(APIView):
         data = RoleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.role_revoke(user=target, role_name=data.validated_data["role"], revoked_by=request.user)
-        return Response(_user_payload(target))
+        return Response(user_payload(target))

@@ -24,3 +24,10 @@ class ParticipantRole(models.TextChoices):
 
     PATIENT = "patient", "Patient"
     PROVIDER = "provider", "Provider"
+
+
+class CancelScope(models.TextChoices):
+    """What `cancel/` cancels: the appointment alone, or it and every later occurrence of its series."""
+
+    THIS = "this", "This appointment"
+    FOLLOWING = "following", "This and every later occurrence of its series"

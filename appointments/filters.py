@@ -20,6 +20,7 @@ class AppointmentFilter(django_filters.FilterSet):
     appointment_type = django_filters.ChoiceFilter(choices=AppointmentType.choices)
     # A plain UUID, not a model choice: a choice field would tell "no such provider" from "none with you".
     provider = django_filters.UUIDFilter(field_name="provider_id")
+    series = django_filters.UUIDFilter(field_name="series_id", help_text="The occurrences of one recurring series.")
     start_date = django_filters.DateFilter(method="filter_start_date")
     end_date = django_filters.DateFilter(method="filter_end_date")
     role = django_filters.ChoiceFilter(
@@ -28,7 +29,7 @@ class AppointmentFilter(django_filters.FilterSet):
 
     class Meta:
         model = Appointment
-        fields = ["status", "appointment_type", "provider", "start_date", "end_date", "role"]
+        fields = ["status", "appointment_type", "provider", "series", "start_date", "end_date", "role"]
 
     def _local_midnight(self, day) -> datetime:
         tz = subject_for(self.request, scope="appointments").profile.tzinfo

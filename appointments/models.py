@@ -77,6 +77,27 @@ class ProviderProfile(models.Model):
         return zoneinfo.ZoneInfo(self.timezone or "UTC")
 
 
+class AppointmentSeries(models.Model):
+    """A recurring booking: the RRULE it was made from and the zone whose wall clock its occurrences keep.
+
+    Each occurrence is an ordinary Appointment pointing here, booked with the same rules as a single one and in
+    the same transaction as all the others (appointments/series.py). Cancelling "this and following" acts on the
+    occurrences from one start on; the rows of the others are untouched.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="appointment_series")
+    recurrence = models.CharField(max_length=500)
+    tz_name = models.CharField(max_length=64, validators=[validate_timezone])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "appointment series"
+
+    def __str__(self) -> str:
+        return f"series {self.id}"
+
+
 class Appointment(models.Model):
     """A patient's booking with a provider (a doctor) for [start_time, end_time).
 
@@ -106,6 +127,10 @@ class Appointment(models.Model):
     no_show_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     slot_booked_at = models.DateTimeField(default=timezone.now)
+    # The recurring booking this is an occurrence of; null for a single booking.
+    series = models.ForeignKey(
+        AppointmentSeries, on_delete=models.SET_NULL, null=True, blank=True, related_name="occurrences"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -138,6 +163,7 @@ class Appointment(models.Model):
             models.Index(fields=["provider", "start_time"], name="appt_provider_start_idx"),
             models.Index(fields=["patient", "start_time"], name="appt_patient_start_idx"),
             models.Index(fields=["status", "start_time"], name="appt_status_start_idx"),
+            models.Index(fields=["series", "start_time"], name="appt_series_start_idx"),
         ]
 
     def __str__(self) -> str:

@@ -100,6 +100,51 @@ def cancellation_notice(*, appointment_id) -> None:
     )
 
 
+def series_booking_notice(*, series_id) -> None:
+    """Tell the provider once that a patient booked a recurring series (not once per occurrence)."""
+    first = (
+        Appointment.objects.filter(series_id=series_id)
+        .select_related("patient", "provider__profile", "provider__provider_profile")
+        .order_by("start_time")
+        .first()
+    )
+    if first is None:
+        logger.info("appointment_notice_skipped", extra={"series_id": str(series_id)})
+        return
+    count = Appointment.objects.filter(series_id=series_id).count()
+    doctor = first.provider
+    notify(
+        user=doctor,
+        category=CATEGORY,
+        title="Recurring appointments booked",
+        body=f"{first.patient.full_name} booked {count} appointments {TYPE_PHRASES[first.appointment_type]}, "
+        f"the first on {_local(first.start_time, doctor)}.",
+        data=_data(first, event="series_booked", series_id=str(series_id), occurrences=count),
+        dedupe_key=f"appointment-series:{series_id}:booked",
+    )
+
+
+def series_cancellation_notice(*, appointment_id, cancelled: int) -> None:
+    """Tell the other party once that an occurrence and the CANCELLED - 1 after it were cancelled."""
+    appointment = _load(appointment_id)
+    if appointment is None:
+        return
+    if cancelled <= 1:
+        cancellation_notice(appointment_id=appointment_id)
+        return
+    by_patient = appointment.cancelled_by_id == appointment.patient_id
+    recipient = appointment.provider if by_patient else appointment.patient
+    who = appointment.patient.full_name if by_patient else appointment.provider.full_name
+    notify(
+        user=recipient,
+        category=CATEGORY,
+        title="Recurring appointments cancelled",
+        body=f"{who} cancelled {cancelled} appointments, from {_local(appointment.start_time, recipient)} on.",
+        data=_data(appointment, event="series_cancelled", series_id=str(appointment.series_id), cancelled=cancelled),
+        dedupe_key=f"appointment:{appointment.pk}:cancelled",
+    )
+
+
 def reschedule_notice(*, appointment_id, reschedule_id) -> None:
     """Tell the other party that the appointment moved."""
     appointment = _load(appointment_id)

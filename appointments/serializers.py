@@ -13,8 +13,9 @@ from rest_framework import serializers
 
 from jeghealth_backend.api.fields import HourMinuteField
 
-from .choices import AppointmentType, ParticipantRole
+from .choices import AppointmentType, CancelScope, ParticipantRole
 from .models import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, Appointment, AppointmentReschedule, ProviderProfile
+from .recurrence import MAX_RULE_LENGTH
 from .scheduling import MAX_DAYS_OFF, MAX_WORKING_HOURS_ENTRIES
 
 REASON_MAX_LENGTH = 2000
@@ -155,6 +156,13 @@ class AppointmentCreateInputSerializer(serializers.Serializer):
     )
     appointment_type = serializers.ChoiceField(choices=AppointmentType.choices)
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH, allow_blank=True, required=False, default="")
+    recurrence = serializers.CharField(
+        max_length=MAX_RULE_LENGTH,
+        required=False,
+        help_text="An RFC 5545 RRULE, e.g. `FREQ=WEEKLY;INTERVAL=4;COUNT=6`: FREQ WEEKLY or MONTHLY, COUNT of at "
+        "most 52 or UNTIL within a year. Books `start_time` and every later occurrence (each an appointment with "
+        "`series`), at the same wall-clock time of the provider's zone, or nothing.",
+    )
 
 
 class AppointmentUpdateInputSerializer(serializers.Serializer):
@@ -182,6 +190,12 @@ class AppointmentUpdateInputSerializer(serializers.Serializer):
 
 class CancelInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH, allow_blank=True, required=False, default="")
+    scope = serializers.ChoiceField(
+        choices=CancelScope.choices,
+        required=False,
+        default=CancelScope.THIS,
+        help_text="`following`: cancel this appointment and every later occurrence of its series.",
+    )
 
 
 class RescheduleInputSerializer(serializers.Serializer):
@@ -209,6 +223,9 @@ class AppointmentSerializer(serializers.ModelSerializer):
     duration_minutes = serializers.IntegerField(read_only=True)
     location = serializers.SerializerMethodField()
     reschedules = RescheduleSerializer(many=True, read_only=True)
+    series = serializers.UUIDField(
+        source="series_id", read_only=True, allow_null=True, help_text="The recurring series; null for a single one."
+    )
     # Not `format: uri`: in-person and phone appointments answer an empty string.
     meeting_url = serializers.CharField(
         read_only=True, help_text="The video room of a telemedicine appointment; empty for the other types."
@@ -240,6 +257,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "cancelled_at",
             "created_at",
             "updated_at",
+            "series",
             "reschedules",
         ]
         read_only_fields = fields

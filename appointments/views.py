@@ -25,9 +25,9 @@ from jeghealth_backend.api.renderers import JSONRenderer
 from jeghealth_backend.api.schema import ErrorEnvelopeSerializer
 from jeghealth_backend.api.viewsets import BaseViewSet
 
-from . import selectors, services
+from . import selectors, series, services
 from .calendar_feed import calendar_document
-from .choices import ParticipantRole
+from .choices import CancelScope, ParticipantRole
 from .exceptions import NotAllowed
 from .filters import AppointmentFilter
 from .models import Appointment
@@ -151,7 +151,10 @@ class AppointmentViewSet(PatientScopedMixin, mixins.ListModelMixin, mixins.Retri
 
     @extend_schema(
         tags=TAGS,
-        summary="Book an appointment",
+        summary="Book an appointment, or a recurring series (`recurrence`)",
+        description="With `recurrence`, every occurrence is booked or none is: a clash answers 409 with "
+        "`fields.recurrence` listing the clashing starts. The answer is the first occurrence; list the others "
+        "with `?series=<its series>`.",
         request=AppointmentCreateInputSerializer,
         responses={201: AppointmentSerializer, 409: TAKEN},
     )
@@ -161,7 +164,11 @@ class AppointmentViewSet(PatientScopedMixin, mixins.ListModelMixin, mixins.Retri
         data = AppointmentCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        appointment = services.appointment_create(patient=request.user, provider_id=values.pop("provider"), **values)
+        provider_id = values.pop("provider")
+        if "recurrence" in values:
+            appointment = series.appointment_series_create(patient=request.user, provider_id=provider_id, **values)
+        else:
+            appointment = services.appointment_create(patient=request.user, provider_id=provider_id, **values)
         return self._answer(appointment, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -208,7 +215,7 @@ class AppointmentViewSet(PatientScopedMixin, mixins.ListModelMixin, mixins.Retri
 
     @extend_schema(
         tags=TAGS,
-        summary="Cancel (patient or doctor)",
+        summary="Cancel (patient or doctor); `scope: following` cancels the later occurrences of its series too",
         request=CancelInputSerializer,
         responses={200: AppointmentSerializer, 409: ILLEGAL},
     )
@@ -216,9 +223,12 @@ class AppointmentViewSet(PatientScopedMixin, mixins.ListModelMixin, mixins.Retri
     def cancel(self, request, pk=None):
         data = CancelInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        appointment = services.appointment_cancel(
-            appointment=self.get_object(), actor=request.user, reason=data.validated_data["reason"]
+        cancel = (
+            series.appointment_cancel_following
+            if data.validated_data["scope"] == CancelScope.FOLLOWING
+            else services.appointment_cancel
         )
+        appointment = cancel(appointment=self.get_object(), actor=request.user, reason=data.validated_data["reason"])
         return self._answer(appointment)
 
     @extend_schema(

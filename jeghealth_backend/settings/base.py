@@ -297,6 +297,20 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
+# --- Two-factor authentication (accounts/mfa.py) -----------------------------------------------------------
+# Accounts holding one of these roles must turn on MFA: until they do, `login/` gives them only tokens for the MFA
+# endpoints (and the Django admin refuses staff without it while `admin` is listed). Empty: nobody is forced.
+MFA_REQUIRED_ROLES = [
+    role.strip() for role in env.list("MFA_REQUIRED_ROLES", default=["doctor", "admin"]) if role.strip()
+]
+if set(MFA_REQUIRED_ROLES) - {"user", "doctor", "admin"}:
+    raise ImproperlyConfigured("MFA_REQUIRED_ROLES lists roles among user, doctor and admin.")
+# The sign-in challenge between `login/` and `login/mfa/`: its lifetime, and the wrong codes that end it.
+MFA_CHALLENGE_TTL_SECONDS = env.int("MFA_CHALLENGE_TTL_SECONDS", default=300)
+MFA_CHALLENGE_MAX_FAILURES = 5
+# The name authenticator apps show beside the account.
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="JEGHealth")
+
 # --- REST framework, JWT, schema ------------------------------------------------------------------------
 THROTTLE_RATES = {
     "auth": "10/min",
@@ -309,7 +323,8 @@ THROTTLE_RATES = {
 THROTTLE_RATES.update(env.dict("THROTTLE_RATES", default={}))
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    # simplejwt's authentication, plus the session (`sid`) and enrolment-scope checks of accounts/authentication.py.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.SessionJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["jeghealth_backend.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["jeghealth_backend.api.parsers.JSONParser"],

@@ -63,3 +63,25 @@ def registration(**overrides) -> dict:
 
 
 _registrations = iter(range(1, 10**9))
+
+
+def totp_code(secret: str, *, steps_ahead: int = 0) -> str:
+    """The authenticator app's code for SECRET now (or STEPS_AHEAD 30-second steps later, still accepted for
+    one step of clock drift): a code is accepted once, so a test that needs two uses the next step's."""
+    import time
+
+    import pyotp
+
+    return pyotp.TOTP(secret).at(time.time() + 30 * steps_ahead)
+
+
+def enrol_totp(user) -> tuple[str, list[str]]:
+    """Turn MFA on for USER as the app would (start, then confirm with a code); answers (secret, recovery codes).
+
+    The confirming code is the previous step's, so that the current one and the next one stay usable in the test.
+    """
+    from accounts import mfa
+
+    secret = mfa.totp_enrolment_start(user=user)["secret"]
+    codes = mfa.totp_enrolment_confirm(user=user, code=totp_code(secret, steps_ahead=-1))
+    return secret, codes

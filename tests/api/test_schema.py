@@ -71,10 +71,16 @@ class TestContent:
         for status in ("400", "401", "403", "404", "429"):
             assert responses[status]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorEnvelope")
 
-    def test_login_answers_the_user_and_a_token_pair(self, schema):
+    def test_login_answers_the_user_and_a_token_pair_or_a_second_step(self, schema):
         ok = schema["paths"]["/api/v1/auth/login/"]["post"]["responses"]["200"]
 
-        assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/AuthResult")
+        assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/LoginResult")
+        shapes = schema["components"]["schemas"]["LoginResult"]["oneOf"]
+        assert {shape["$ref"].rsplit("/", 1)[1] for shape in shapes} == {
+            "AuthResult",
+            "MfaChallenge",
+            "MfaEnrolmentRequired",
+        }
 
     @pytest.mark.parametrize("path", ["/api/v1/auth/login/", "/api/v1/auth/token/refresh/"])
     def test_public_operations_that_check_credentials_document_401(self, schema, path):

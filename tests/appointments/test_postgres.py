@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 
 from appointments.choices import AppointmentStatus
-from appointments.models import Appointment
+from appointments.models import Appointment, AppointmentSeries
 from appointments.reminders import reminders_send_due
 from notifications.models import Notification
 from tests.accounts.factories import UserFactory
@@ -83,6 +83,47 @@ class TestConcurrentBooking:
 
         assert sorted(statuses) == [200, 409]
         assert Appointment.objects.filter(start_time=berlin(TUESDAY, 15)).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+class TestConcurrentSeries:
+    def _booking(self, client, provider, start, rule="FREQ=WEEKLY;COUNT=6"):
+        body = {
+            "provider": str(provider.doctor_id),
+            "start_time": start.isoformat(),
+            "appointment_type": "in_person",
+            "recurrence": rule,
+        }
+        return lambda: client.post(URL, body, format="json")
+
+    def test_two_simultaneous_overlapping_series_have_exactly_one_winner(self):
+        provider = ProviderProfileFactory()
+        clients = [client_for(UserFactory()), client_for(UserFactory())]
+        # The second series starts two weeks later: four of its six occurrences meet the first's.
+        starts = [berlin(TUESDAY, 10), berlin(TUESDAY + timedelta(weeks=2), 10)]
+
+        answers = run_together(*(self._booking(c, provider, s) for c, s in zip(clients, starts, strict=True)))
+
+        assert sorted(a.status_code for a in answers) == [201, 409]
+        loser = next(a for a in answers if a.status_code == 409)
+        assert len(loser.json()["error"]["fields"]["recurrence"]) == 4
+        assert Appointment.objects.filter(provider=provider.doctor).count() == 6
+        assert AppointmentSeries.objects.count() == 1
+
+    def test_a_series_and_a_single_booking_of_one_of_its_slots_have_one_winner(self):
+        provider = ProviderProfileFactory()
+        series_client, single_client = client_for(UserFactory()), client_for(UserFactory())
+        fourth = berlin(TUESDAY + timedelta(weeks=3), 10)
+        single = {"provider": str(provider.doctor_id), "start_time": fourth.isoformat(), "appointment_type": "phone"}
+
+        answers = run_together(
+            self._booking(series_client, provider, berlin(TUESDAY, 10)),
+            lambda: single_client.post(URL, single, format="json"),
+        )
+
+        assert sorted(a.status_code for a in answers) == [201, 409]
+        assert Appointment.objects.filter(provider=provider.doctor, start_time=fourth).count() == 1
+        assert Appointment.objects.filter(provider=provider.doctor).count() in (1, 6)
 
 
 @pytest.mark.django_db

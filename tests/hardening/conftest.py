@@ -12,7 +12,8 @@ import pytest
 from django.core import signals
 from django.db import close_old_connections
 
-from accounts.models import CareTeamGrant
+from accounts.models import AuthSession, CareTeamGrant
+from accounts.sessions import session_start
 from alerts.models import AlertEpisode
 from appointments.services import calendar_feed_token
 from medications.models import DrugInteraction, Medication, MedicationCategory
@@ -90,6 +91,8 @@ def build_world(owner, django_capture_on_commit_callbacks) -> World:
         last_signal_at=now,
     )
     calendar_token = calendar_feed_token(user=owner)
+    session_start(user=owner)
+    session = AuthSession.objects.filter(user=owner).latest("created_at")
     category, _ = MedicationCategory.objects.get_or_create(slug="cardiovascular", defaults={"name": "Cardiovascular"})
     medication, _ = Medication.objects.get_or_create(
         generic_name="lisinopril",
@@ -115,6 +118,7 @@ def build_world(owner, django_capture_on_commit_callbacks) -> World:
         "/api/v1/appointments/calendar/{token}.ics": {"token": calendar_token},
         "/api/v1/appointments/providers/{id}/availability/": {"id": str(doctor.pk)},
         "/api/v1/auth/care-team/{id}/": {"id": str(grant.pk)},
+        "/api/v1/auth/sessions/{id}/": {"id": str(session.pk)},
         "/api/v1/auth/users/{user_id}/roles/": {"user_id": str(owner.pk)},
         "/api/v1/devices/{device_pk}/batches/": {"device_pk": device["id"]},
         "/api/v1/devices/{device_pk}/batches/{id}/": {"device_pk": device["id"], "id": batch_pk},
@@ -183,7 +187,7 @@ class LeakGuard:
     def stored_secrets() -> set[str]:
         """What the database holds that no answer may: password hashes, device key and pairing-code hashes,
         calendar token digests."""
-        from accounts.models import User
+        from accounts.models import MfaChallenge, RecoveryCode, User
         from appointments.models import CalendarFeed
         from iot_devices.models import IoTDevice
 
@@ -191,6 +195,8 @@ class LeakGuard:
         for key_hash, code_hash in IoTDevice.objects.values_list("key_hash", "verification_code_hash"):
             secrets.update({key_hash, code_hash})
         secrets.update(CalendarFeed.objects.values_list("token_hash", flat=True))
+        secrets.update(RecoveryCode.objects.values_list("code_hash", flat=True))
+        secrets.update(MfaChallenge.objects.values_list("token_hash", flat=True))
         return {s for s in secrets if s}
 
     def leaks(self) -> list[str]:

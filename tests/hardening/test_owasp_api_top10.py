@@ -90,6 +90,7 @@ OWNED_BODIES: dict[str, dict[str, dict]] = {
     "/api/v1/appointments/{id}/no-show/": {},
     "/api/v1/appointments/{id}/reschedule/": {"POST": {"start_time": SOON}},
     "/api/v1/auth/care-team/{id}/": {},
+    "/api/v1/auth/sessions/{id}/": {},
     "/api/v1/devices/{device_pk}/batches/": {},
     "/api/v1/devices/{device_pk}/batches/{id}/": {},
     "/api/v1/devices/{id}/": {"PATCH": {"name": "taken over"}},

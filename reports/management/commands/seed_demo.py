@@ -52,6 +52,8 @@ class Command(BaseCommand):
             f"Then with 'Authorization: Bearer <access>': {base}/api/v1/dashboard/, {base}/api/v1/insights/,",
             f"  {base}/api/v1/health-metrics/export/?format=fhir, or POST {base}/api/v1/reports/",
             f"As the doctor, read the patient's data with ?patient={result.patient.pk}",
+            "The doctor and the admin turn on two-factor authentication first (MFA_REQUIRED_ROLES): their login/",
+            "  answers a token for auth/mfa/totp/ only, and the Django admin asks for the code.",
             f"API docs: {base}/api/docs/",
         ]
         self.stdout.write("\n".join(lines))

@@ -412,6 +412,9 @@ if AWS_STORAGE_BUCKET_NAME:
 # Unset, a key is derived from SECRET_KEY so development needs nothing; a deployment sets its own
 # (a deploy check says so).
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# Once keys are set, the key derived from SECRET_KEY still decrypts (never encrypts) what was written before them,
+# until `reencrypt_fields` has moved every row; `reencrypt_fields --check` says when this can be turned off.
+FIELD_ENCRYPTION_SECRET_KEY_FALLBACK = env.bool("FIELD_ENCRYPTION_SECRET_KEY_FALLBACK", default=True)
 
 # Any request body over 10 MiB answers 413 (API.md); form uploads are held to the same cap.
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024

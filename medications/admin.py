@@ -71,6 +71,7 @@ class RegimenAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "prescribed_by",
         "is_active",
         "ended_at",
+        "entered_at",
         "schedule_from",
         "missed_checked_through",
         "next_reminder_at",

@@ -203,6 +203,13 @@ class RescheduleSerializer(serializers.ModelSerializer):
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
+    """An appointment as its viewer (`context["request"].user`) may see it.
+
+    The video room (`meeting_url`, and `location` of a telemedicine appointment) is a key to the consultation:
+    only the patient and the provider get it. Anyone else reading through a grant gets "" (as does a
+    serializer without a request in its context).
+    """
+
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
     provider_name = serializers.CharField(source="provider.full_name", read_only=True)
     provider_timezone = serializers.SerializerMethodField()
@@ -210,8 +217,9 @@ class AppointmentSerializer(serializers.ModelSerializer):
     location = serializers.SerializerMethodField()
     reschedules = RescheduleSerializer(many=True, read_only=True)
     # Not `format: uri`: in-person and phone appointments answer an empty string.
-    meeting_url = serializers.CharField(
-        read_only=True, help_text="The video room of a telemedicine appointment; empty for the other types."
+    meeting_url = serializers.SerializerMethodField(
+        help_text="The video room of a telemedicine appointment, for its patient and provider only; empty for the "
+        "other types and for anyone else."
     )
 
     class Meta:
@@ -256,11 +264,21 @@ class AppointmentSerializer(serializers.ModelSerializer):
         profile = self._profile(appointment)
         return profile.timezone if profile is not None else "UTC"
 
+    def _is_party(self, appointment: Appointment) -> bool:
+        request = self.context.get("request")
+        viewer_id = getattr(getattr(request, "user", None), "pk", None)
+        return viewer_id is not None and viewer_id in (appointment.patient_id, appointment.provider_id)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_meeting_url(self, appointment: Appointment) -> str:
+        return appointment.meeting_url if self._is_party(appointment) else ""
+
     @extend_schema_field(OpenApiTypes.STR)
     def get_location(self, appointment: Appointment) -> str:
-        """Where to go: the clinic for an in-person visit, the room for a video call; empty for a phone call."""
+        """Where to go: the clinic for an in-person visit, the room for a video call (its parties only); empty for
+        a phone call."""
         if appointment.appointment_type == AppointmentType.TELEMEDICINE:
-            return appointment.meeting_url
+            return self.get_meeting_url(appointment)
         profile = self._profile(appointment)
         if appointment.appointment_type == AppointmentType.IN_PERSON and profile is not None:
             return ", ".join(part for part in (profile.clinic_name, profile.clinic_address) if part)

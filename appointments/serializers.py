@@ -211,7 +211,9 @@ class AppointmentSerializer(serializers.ModelSerializer):
     """
 
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
-    provider_name = serializers.CharField(source="provider.full_name", read_only=True)
+    provider_name = serializers.SerializerMethodField(
+        help_text="The provider's name; kept when their account is deleted (`provider` is then null)."
+    )
     provider_timezone = serializers.SerializerMethodField()
     duration_minutes = serializers.IntegerField(read_only=True)
     location = serializers.SerializerMethodField()
@@ -254,10 +256,16 @@ class AppointmentSerializer(serializers.ModelSerializer):
 
     @staticmethod
     def _profile(appointment: Appointment) -> ProviderProfile | None:
+        if appointment.provider is None:
+            return None
         try:
             return appointment.provider.provider_profile
         except ProviderProfile.DoesNotExist:
             return None
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_provider_name(self, appointment: Appointment) -> str:
+        return appointment.provider_display_name
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_provider_timezone(self, appointment: Appointment) -> str:

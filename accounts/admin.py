@@ -1,8 +1,15 @@
+import logging
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from . import services
+from .admin_audit import AuditedAdminMixin
+from .audit import security_event_record
+from .choices import SecurityEventType
 from .models import AuditEvent, CareTeamGrant, Role, SecurityEvent, User, UserProfile, UserRole
+
+logger = logging.getLogger(__name__)
 
 
 class ProfileInline(admin.StackedInline):
@@ -19,7 +26,11 @@ class UserRoleInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
+    """People, with their profile (health data: conditions, allergies, notes) inline; every page is audited."""
+
+    audit_resource_type = "account"
+    audit_owner_field = "pk"
     inlines = [ProfileInline, UserRoleInline]
     ordering = ["email"]
     list_display = ["email", "username", "first_name", "last_name", "is_email_verified", "is_active", "is_staff"]
@@ -35,6 +46,18 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "username", "password1", "password2"]}),
     ]
+
+    def audit_deleted(self, request, objects: list) -> None:
+        # A person's audit rows go with the person (their erasure), so the deletion is kept as a security event
+        # that names no one but by id.
+        for user in objects:
+            security_event_record(
+                event_type=SecurityEventType.ACCOUNT_DELETED,
+                identifier=str(user.pk),
+                request=request,
+                metadata={"deleted_by": str(request.user.pk), "via": "admin"},
+            )
+            logger.info("account_deleted", extra={"user_id": str(user.pk), "actor_id": str(request.user.pk)})
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)

@@ -1,4 +1,5 @@
-"""Admin of provider profiles and appointments. Viewing or changing an appointment is audited for its patient.
+"""Admin of provider profiles and appointments. Every page of an appointment, and every change or delete, is audited
+for its patient (a provider profile for its doctor).
 
 Status and times are read-only here: they change through the API's lifecycle services, which keep the history,
 the reminders and the notices right.
@@ -12,7 +13,9 @@ from .models import Appointment, AppointmentReschedule, ProviderProfile
 
 
 @admin.register(ProviderProfile)
-class ProviderProfileAdmin(admin.ModelAdmin):
+class ProviderProfileAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "provider_profile"
+    audit_owner_field = "doctor"
     list_display = ["doctor", "specialty", "clinic_name", "consultation_minutes", "timezone", "updated_at"]
     list_filter = ["specialty", "timezone", "consultation_minutes"]
     search_fields = ["doctor__email", "doctor__first_name", "doctor__last_name", "specialty", "clinic_name"]

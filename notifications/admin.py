@@ -2,11 +2,16 @@
 
 Deliveries are read-only here (the engine owns their state); failed ones can be given fresh attempts through
 the service. Push tokens are shown by id only: a token is a credential for pushing to somebody's phone.
+Everything here is a person's data: listing, viewing, changing, requeueing and deleting are audited for the person
+(accounts.admin_audit).
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+
+from accounts.admin_audit import AuditedAdminMixin
+from accounts.choices import AuditAction
 
 from . import services
 from .models import (
@@ -47,7 +52,9 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "notification"
+    audit_owner_field = "recipient"
     list_display = ["id", "recipient", "category", "severity", "title", "is_read", "in_app", "created_at"]
     list_filter = ["category", "severity", "is_read", "in_app"]
     search_fields = ["id", "recipient__email", "dedupe_key"]
@@ -58,7 +65,9 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationDelivery)
-class NotificationDeliveryAdmin(admin.ModelAdmin):
+class NotificationDeliveryAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "notification_delivery"
+    audit_owner_field = "notification__recipient"
     list_display = ["id", "notification", "channel", "status", "attempts", "last_error", "sent_at", "created_at"]
     list_filter = ["status", "channel"]
     search_fields = ["id", "notification__id", "provider_id"]
@@ -71,12 +80,15 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send the selected failed deliveries again")
     def requeue(self, request, queryset):
+        self.audit_objects(request, queryset, AuditAction.UPDATE)
         count = services.deliveries_requeue(delivery_ids=queryset.values_list("id", flat=True))
         self.message_user(request, f"{count} failed deliveries queued again.", messages.SUCCESS)
 
 
 @admin.register(PushToken)
-class PushTokenAdmin(admin.ModelAdmin):
+class PushTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "push_token"
+    audit_owner_field = "user"
     list_display = ["id", "user", "platform", "is_active", "last_used_at", "created_at"]
     list_filter = ["platform", "is_active"]
     search_fields = ["id", "user__email"]
@@ -86,7 +98,9 @@ class PushTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmergencyContact)
-class EmergencyContactAdmin(admin.ModelAdmin):
+class EmergencyContactAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "emergency_contact"
+    audit_owner_field = "user"
     list_display = ["id", "user", "name", "relationship", "notify_on_critical", "created_at"]
     list_filter = ["notify_on_critical"]
     search_fields = ["id", "user__email", "name", "email"]
@@ -95,7 +109,9 @@ class EmergencyContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(AlertThreshold)
-class AlertThresholdAdmin(admin.ModelAdmin):
+class AlertThresholdAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "alert_threshold"
+    audit_owner_field = "user"
     list_display = ["id", "user", "metric_type", "severity", "min_value", "max_value", "updated_at"]
     list_filter = ["metric_type", "severity"]
     search_fields = ["id", "user__email"]
@@ -104,7 +120,9 @@ class AlertThresholdAdmin(admin.ModelAdmin):
 
 
 @admin.register(AlertEpisode)
-class AlertEpisodeAdmin(admin.ModelAdmin):
+class AlertEpisodeAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "alert_episode"
+    audit_owner_field = "threshold__user"
     list_display = ["id", "threshold", "started_at", "last_crossing_at", "ended_at", "end_reason", "reading_count"]
     list_filter = ["end_reason"]
     raw_id_fields = ["threshold", "notification"]
@@ -112,7 +130,9 @@ class AlertEpisodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationPreference)
-class NotificationPreferenceAdmin(admin.ModelAdmin):
+class NotificationPreferenceAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "notification_preference"
+    audit_owner_field = "user"
     list_display = ["user", "category", "in_app", "email", "push", "updated_at"]
     list_filter = ["category"]
     search_fields = ["user__email"]
@@ -120,7 +140,9 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(QuietHours)
-class QuietHoursAdmin(admin.ModelAdmin):
+class QuietHoursAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "quiet_hours"
+    audit_owner_field = "user"
     list_display = ["user", "start", "end", "updated_at"]
     search_fields = ["user__email"]
     raw_id_fields = ["user"]

@@ -1,7 +1,14 @@
 import logging
+from urllib.parse import urlencode
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.urls import reverse
+from django.utils.html import format_html_join
+
+from jeghealth_backend.admin_display import TimezoneChoiceMixin
 
 from . import services
 from .admin_audit import AuditedAdminMixin
@@ -12,9 +19,21 @@ from .models import AuditEvent, CareTeamGrant, Role, SecurityEvent, User, UserPr
 logger = logging.getLogger(__name__)
 
 
-class ProfileInline(admin.StackedInline):
+class ProfileInline(TimezoneChoiceMixin, admin.StackedInline):
     model = UserProfile
     can_delete = False
+
+
+# A person's data in the other apps' admins: (label, app, model, the field that names the person).
+DATA_LINKS = [
+    ("Readings", "health_metrics", "healthmetric", "user"),
+    ("Devices", "iot_devices", "iotdevice", "owner"),
+    ("Appointments", "appointments", "appointment", "patient"),
+    ("Appointments as provider", "appointments", "appointment", "provider"),
+    ("Medication regimens", "medications", "regimen", "user"),
+    ("Dose logs", "medications", "doselog", "user"),
+    ("Notifications", "notifications", "notification", "recipient"),
+]
 
 
 class UserRoleInline(admin.TabularInline):
@@ -36,16 +55,29 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     list_display = ["email", "username", "first_name", "last_name", "is_email_verified", "is_active", "is_staff"]
     list_filter = ["is_active", "is_staff", "is_superuser", "is_email_verified", "user_roles__role"]
     search_fields = ["email", "username", "first_name", "last_name"]
-    readonly_fields = ["id", "date_joined", "last_login"]
+    readonly_fields = ["id", "date_joined", "last_login", "their_data"]
     fieldsets = [
         (None, {"fields": ["id", "email", "username", "password"]}),
         ("Person", {"fields": ["first_name", "last_name", "phone_number", "date_of_birth"]}),
         ("Status", {"fields": ["is_active", "is_email_verified", "is_staff", "is_superuser", "groups"]}),
         ("Dates", {"fields": ["date_joined", "last_login"]}),
+        ("Data", {"fields": ["their_data"]}),
     ]
     add_fieldsets = [
         (None, {"classes": ["wide"], "fields": ["email", "username", "password1", "password2"]}),
     ]
+
+    @admin.display(description="Their data")
+    def their_data(self, user: User) -> str:
+        """Links to the lists of the person's rows in the other apps' admins (each list page is audited)."""
+        return format_html_join(
+            " · ",
+            '<a href="{}?{}">{}</a>',
+            (
+                (reverse(f"admin:{app}_{model}_changelist"), urlencode({f"{field}__exact": user.pk}), label)
+                for label, app, model, field in DATA_LINKS
+            ),
+        )
 
     def audit_deleted(self, request, objects: list) -> None:
         # A person's audit rows go with the person (their erasure), so the deletion is kept as a security event
@@ -115,3 +147,36 @@ class CareTeamGrantAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# --- django-axes: lockout records, read-only ------------------------------------------------------------------
+# AXES_ENABLE_ADMIN is off (settings), so these are axes' own admins with every write taken away: a lockout is
+# lifted with `manage.py axes_reset_username <email>`, never by editing or deleting its rows by hand.
+
+
+class ReadOnlyAxesMixin:
+    actions = None
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AccessAttempt)
+class ReadOnlyAccessAttemptAdmin(ReadOnlyAxesMixin, AccessAttemptAdmin):
+    pass
+
+
+@admin.register(AccessLog)
+class ReadOnlyAccessLogAdmin(ReadOnlyAxesMixin, AccessLogAdmin):
+    pass
+
+
+@admin.register(AccessFailureLog)
+class ReadOnlyAccessFailureLogAdmin(ReadOnlyAxesMixin, AccessFailureLogAdmin):
+    pass

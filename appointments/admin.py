@@ -8,12 +8,13 @@ the reminders and the notices right.
 from django.contrib import admin
 
 from accounts.admin_audit import AuditedAdminMixin
+from jeghealth_backend.admin_display import TimezoneChoiceMixin, short_id
 
 from .models import Appointment, AppointmentReschedule, ProviderProfile
 
 
 @admin.register(ProviderProfile)
-class ProviderProfileAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ProviderProfileAdmin(TimezoneChoiceMixin, AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "provider_profile"
     audit_owner_field = "doctor"
     list_display = ["doctor", "specialty", "clinic_name", "consultation_minutes", "timezone", "updated_at"]
@@ -38,7 +39,7 @@ class RescheduleInline(admin.TabularInline):
 class AppointmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "appointment"
     audit_owner_field = "patient"
-    list_display = ["id", "start_time", "status", "appointment_type", "patient", "provider"]
+    list_display = [short_id, "start_time", "status", "appointment_type", "patient", "provider"]
     list_filter = ["status", "appointment_type", "start_time"]
     search_fields = ["id", "patient__email", "provider__email"]
     date_hierarchy = "start_time"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from accounts.admin_audit import AuditedAdminMixin
+from jeghealth_backend.admin_display import short_id
 
 from . import services
 from .models import HealthMetric, HealthMetricSummary, HealthMetricTarget
@@ -19,7 +20,7 @@ class HealthMetricAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_owner_field = "user"
 
     list_display = [
-        "id",
+        short_id,
         "user",
         "metric_type",
         "value",
@@ -62,7 +63,7 @@ class HealthMetricTargetAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_owner_field = "user"
 
     list_display = [
-        "id",
+        short_id,
         "user",
         "metric_type",
         "target_type",

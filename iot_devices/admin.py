@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 
 from accounts.admin_audit import AuditedAdminMixin
 from accounts.choices import AuditAction
+from jeghealth_backend.admin_display import short_column
 
 from . import services
 from .models import DeviceAlert, DeviceDataBatch, IoTDevice
@@ -74,7 +75,15 @@ class DeviceDataBatchAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "device_batch"
     audit_owner_field = "device__owner"
 
-    list_display = ["batch_id", "device", "status", "received_count", "accepted_count", "rejected_count", "received_at"]
+    list_display = [
+        short_column("batch_id", "batch"),
+        "device",
+        "status",
+        "received_count",
+        "accepted_count",
+        "rejected_count",
+        "received_at",
+    ]
     list_filter = ["status"]
     search_fields = ["batch_id", "id", "device__serial_number"]
     list_select_related = ["device"]

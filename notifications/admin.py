@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 
 from accounts.admin_audit import AuditedAdminMixin
 from accounts.choices import AuditAction
+from jeghealth_backend.admin_display import short_column, short_id
 
 from . import services
 from .models import (
@@ -55,7 +56,7 @@ class DeliveryInline(admin.TabularInline):
 class NotificationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "notification"
     audit_owner_field = "recipient"
-    list_display = ["id", "recipient", "category", "severity", "title", "is_read", "in_app", "created_at"]
+    list_display = [short_id, "recipient", "category", "severity", "title", "is_read", "in_app", "created_at"]
     list_filter = ["category", "severity", "is_read", "in_app"]
     search_fields = ["id", "recipient__email", "dedupe_key"]
     raw_id_fields = ["recipient"]
@@ -68,7 +69,16 @@ class NotificationAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class NotificationDeliveryAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "notification_delivery"
     audit_owner_field = "notification__recipient"
-    list_display = ["id", "notification", "channel", "status", "attempts", "last_error", "sent_at", "created_at"]
+    list_display = [
+        short_id,
+        short_column("notification_id", "notification"),
+        "channel",
+        "status",
+        "attempts",
+        "last_error",
+        "sent_at",
+        "created_at",
+    ]
     list_filter = ["status", "channel"]
     search_fields = ["id", "notification__id", "provider_id"]
     raw_id_fields = ["notification", "contact"]
@@ -89,7 +99,7 @@ class NotificationDeliveryAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class PushTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "push_token"
     audit_owner_field = "user"
-    list_display = ["id", "user", "platform", "is_active", "last_used_at", "created_at"]
+    list_display = [short_id, "user", "platform", "is_active", "last_used_at", "created_at"]
     list_filter = ["platform", "is_active"]
     search_fields = ["id", "user__email"]
     raw_id_fields = ["user"]
@@ -101,7 +111,7 @@ class PushTokenAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class EmergencyContactAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "emergency_contact"
     audit_owner_field = "user"
-    list_display = ["id", "user", "name", "relationship", "notify_on_critical", "created_at"]
+    list_display = [short_id, "user", "name", "relationship", "notify_on_critical", "created_at"]
     list_filter = ["notify_on_critical"]
     search_fields = ["id", "user__email", "name", "email"]
     raw_id_fields = ["user"]
@@ -112,7 +122,7 @@ class EmergencyContactAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class AlertThresholdAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "alert_threshold"
     audit_owner_field = "user"
-    list_display = ["id", "user", "metric_type", "severity", "min_value", "max_value", "updated_at"]
+    list_display = [short_id, "user", "metric_type", "severity", "min_value", "max_value", "updated_at"]
     list_filter = ["metric_type", "severity"]
     search_fields = ["id", "user__email"]
     raw_id_fields = ["user"]
@@ -123,7 +133,15 @@ class AlertThresholdAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class AlertEpisodeAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "alert_episode"
     audit_owner_field = "threshold__user"
-    list_display = ["id", "threshold", "started_at", "last_crossing_at", "ended_at", "end_reason", "reading_count"]
+    list_display = [
+        short_id,
+        short_column("threshold_id", "threshold"),
+        "started_at",
+        "last_crossing_at",
+        "ended_at",
+        "end_reason",
+        "reading_count",
+    ]
     list_filter = ["end_reason"]
     raw_id_fields = ["threshold", "notification"]
     readonly_fields = ["id", "created_at"]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from accounts.admin_audit import AuditedAdminMixin
+from jeghealth_backend.admin_display import short_id
 
 from .models import Report
 
@@ -13,7 +14,7 @@ class ReportAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "report"
     audit_owner_field = "user"
 
-    list_display = ("id", "user", "report_type", "format", "status", "created_at", "expires_at")
+    list_display = (short_id, "user", "report_type", "format", "status", "created_at", "expires_at")
     list_filter = ("status", "format", "report_type")
     search_fields = ("id", "user__email")
     date_hierarchy = "created_at"

@@ -274,6 +274,8 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 # Successful sign-ins are SecurityEvent rows, which go with the account; axes' own log would keep the address after.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
+# accounts/admin.py registers axes' admins read-only instead of axes' own, editable ones.
+AXES_ENABLE_ADMIN = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
 # --- REST framework, JWT, schema ------------------------------------------------------------------------
@@ -337,6 +339,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No web fonts: the ReDoc page (jeghealth_backend/api/templates/api/redoc.html) loads nothing from a CDN.
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+                "headings": {"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
+                "code": {"fontFamily": "ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace"},
+            }
+        }
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "APPEND_COMPONENTS": {

@@ -203,12 +203,11 @@ class RescheduleSerializer(serializers.ModelSerializer):
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
-    """An appointment as its viewer (`context["request"].user`) may see it.
-
-    The video room (`meeting_url`, and `location` of a telemedicine appointment) is a key to the consultation:
-    only the patient and the provider get it. Anyone else reading through a grant gets "" (as does a
-    serializer without a request in its context).
+    """An appointment. Its video room (`meeting_url`, and the `location` of a telemedicine appointment) is a key to
+    the consultation: only the patient and the provider see it; anyone reading through a grant gets "".
     """
+
+    # The viewer is `context["request"].user`; without a request in the context the room is hidden too.
 
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
     provider_name = serializers.SerializerMethodField(

@@ -1,4 +1,5 @@
-"""Admin of provider profiles and appointments. Viewing or changing an appointment is audited for its patient.
+"""Admin of provider profiles and appointments. Every page of an appointment, and every change or delete, is audited
+for its patient (a provider profile for its doctor).
 
 Status and times are read-only here: they change through the API's lifecycle services, which keep the history,
 the reminders and the notices right.
@@ -7,12 +8,15 @@ the reminders and the notices right.
 from django.contrib import admin
 
 from accounts.admin_audit import AuditedAdminMixin
+from jeghealth_backend.admin_display import TimezoneChoiceMixin, short_id
 
 from .models import Appointment, AppointmentReschedule, ProviderProfile
 
 
 @admin.register(ProviderProfile)
-class ProviderProfileAdmin(admin.ModelAdmin):
+class ProviderProfileAdmin(TimezoneChoiceMixin, AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "provider_profile"
+    audit_owner_field = "doctor"
     list_display = ["doctor", "specialty", "clinic_name", "consultation_minutes", "timezone", "updated_at"]
     list_filter = ["specialty", "timezone", "consultation_minutes"]
     search_fields = ["doctor__email", "doctor__first_name", "doctor__last_name", "specialty", "clinic_name"]
@@ -35,7 +39,7 @@ class RescheduleInline(admin.TabularInline):
 class AppointmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "appointment"
     audit_owner_field = "patient"
-    list_display = ["id", "start_time", "status", "appointment_type", "patient", "provider"]
+    list_display = [short_id, "start_time", "status", "appointment_type", "patient", "provider"]
     list_filter = ["status", "appointment_type", "start_time"]
     search_fields = ["id", "patient__email", "provider__email"]
     date_hierarchy = "start_time"

@@ -26,14 +26,14 @@ TYPE_LABELS = {
 
 def _event(appointment: Appointment, *, user: User, now: datetime) -> Event:
     as_patient = appointment.patient_id == user.pk
-    other = appointment.provider if as_patient else appointment.patient
+    other_name = appointment.provider_display_name if as_patient else appointment.patient.full_name
     profile = getattr(appointment.provider, "provider_profile", None)
     event = Event()
     event.add("uid", f"{appointment.pk}@jeghealth")
     event.add("dtstamp", now)
     event.add("dtstart", appointment.start_time)
     event.add("dtend", appointment.end_time)
-    event.add("summary", f"Appointment with {other.full_name}")
+    event.add("summary", f"Appointment with {other_name}")
     event.add("last-modified", appointment.updated_at)
     # SEQUENCE tells clients an event changed: each reschedule is a new revision.
     event.add("sequence", getattr(appointment, "reschedule_count", 0))

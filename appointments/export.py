@@ -21,7 +21,10 @@ def _appointment_rows(user: User) -> Iterator[dict]:
     for a in appointments.iterator(chunk_size=500):
         yield {
             "id": str(a.pk),
-            "provider": {"id": str(a.provider_id), "name": a.provider.full_name},
+            "provider": {
+                "id": str(a.provider_id) if a.provider_id is not None else None,
+                "name": a.provider_display_name,
+            },
             "start_time": a.start_time,
             "end_time": a.end_time,
             "appointment_type": a.appointment_type,

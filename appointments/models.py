@@ -30,6 +30,8 @@ from .scheduling import (
 
 MIN_DURATION_MINUTES = 5
 MAX_DURATION_MINUTES = 480
+# A user's full name: first and last name of 150 characters each, and the space between them.
+PROVIDER_NAME_MAX_LENGTH = 301
 
 
 def default_working_hours() -> list[dict]:
@@ -104,13 +106,22 @@ class Appointment(models.Model):
     Status moves `scheduled → confirmed → completed | no_show`, and `scheduled | confirmed → cancelled`, only
     through the services, which lock the row. `slot_booked_at` is when the current start time was chosen
     (booking or last reschedule): reminders that fell due before it are not sent.
+
+    An appointment is the patient's record and outlives its provider: deleting the provider's account sets
+    `provider` to NULL and keeps `provider_name`, the name written at booking and again just before the
+    deletion (`appointments.erasure`), which also cancels the provider's upcoming appointments.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="appointments")
     provider = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="appointments_as_provider"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="appointments_as_provider",
     )
+    provider_name = models.CharField(max_length=PROVIDER_NAME_MAX_LENGTH, blank=True)
     start_time = models.DateTimeField()
     end_time = models.DateTimeField()
     appointment_type = models.CharField(max_length=16, choices=AppointmentType.choices)
@@ -168,6 +179,11 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"appointment {self.id} ({self.status})"
+
+    @property
+    def provider_display_name(self) -> str:
+        """The provider's name now, or as it was when their account was deleted."""
+        return self.provider.full_name if self.provider is not None else self.provider_name
 
     @property
     def duration_minutes(self) -> int:

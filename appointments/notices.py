@@ -68,7 +68,7 @@ def _load(appointment_id) -> Appointment | None:
 def booking_notice(*, appointment_id) -> None:
     """Tell the provider that a patient booked with them."""
     appointment = _load(appointment_id)
-    if appointment is None:
+    if appointment is None or appointment.provider is None:
         return
     doctor = appointment.provider
     notify(
@@ -89,7 +89,10 @@ def cancellation_notice(*, appointment_id) -> None:
         return
     by_patient = appointment.cancelled_by_id == appointment.patient_id
     recipient = appointment.provider if by_patient else appointment.patient
-    who = appointment.patient.full_name if by_patient else appointment.provider.full_name
+    if recipient is None:
+        # The provider's account is gone: nobody on that side to tell.
+        return
+    who = appointment.patient.full_name if by_patient else appointment.provider_display_name
     notify(
         user=recipient,
         category=CATEGORY,
@@ -155,7 +158,9 @@ def reschedule_notice(*, appointment_id, reschedule_id) -> None:
         return
     by_patient = move.rescheduled_by_id == appointment.patient_id
     recipient = appointment.provider if by_patient else appointment.patient
-    who = appointment.patient.full_name if by_patient else appointment.provider.full_name
+    if recipient is None:
+        return
+    who = appointment.patient.full_name if by_patient else appointment.provider_display_name
     notify(
         user=recipient,
         category=CATEGORY,
@@ -176,7 +181,24 @@ def reminder_notice(*, appointment: Appointment, offset_hours: int) -> None:
         user=patient,
         category=CATEGORY,
         title="Appointment reminder",
-        body=f"Your appointment with {appointment.provider.full_name} ({how}) is on {when}.",
+        body=f"Your appointment with {appointment.provider_display_name} ({how}) is on {when}.",
         data=_data(appointment, event="reminder", offset_hours=offset_hours),
         dedupe_key=f"appointment:{appointment.pk}:reminder:{offset_hours}h:{appointment.start_time.isoformat()}",
+    )
+
+
+def provider_gone_notice(*, appointment_id) -> None:
+    """Tell the patient that an upcoming appointment was cancelled because the provider's account was closed."""
+    appointment = _load(appointment_id)
+    if appointment is None:
+        return
+    patient = appointment.patient
+    notify(
+        user=patient,
+        category=CATEGORY,
+        title="Appointment cancelled",
+        body=f"Your appointment with {appointment.provider_display_name or 'your provider'} on "
+        f"{_local(appointment.start_time, patient)} was cancelled: the provider no longer offers appointments here.",
+        data=_data(appointment, event="cancelled"),
+        dedupe_key=f"appointment:{appointment.pk}:cancelled",
     )

@@ -217,8 +217,16 @@ class RescheduleSerializer(serializers.ModelSerializer):
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
+    """An appointment. Its video room (`meeting_url`, and the `location` of a telemedicine appointment) is a key to
+    the consultation: only the patient and the provider see it; anyone reading through a grant gets "".
+    """
+
+    # The viewer is `context["request"].user`; without a request in the context the room is hidden too.
+
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
-    provider_name = serializers.CharField(source="provider.full_name", read_only=True)
+    provider_name = serializers.SerializerMethodField(
+        help_text="The provider's name; kept when their account is deleted (`provider` is then null)."
+    )
     provider_timezone = serializers.SerializerMethodField()
     duration_minutes = serializers.IntegerField(read_only=True)
     location = serializers.SerializerMethodField()
@@ -227,8 +235,9 @@ class AppointmentSerializer(serializers.ModelSerializer):
         source="series_id", read_only=True, allow_null=True, help_text="The recurring series; null for a single one."
     )
     # Not `format: uri`: in-person and phone appointments answer an empty string.
-    meeting_url = serializers.CharField(
-        read_only=True, help_text="The video room of a telemedicine appointment; empty for the other types."
+    meeting_url = serializers.SerializerMethodField(
+        help_text="The video room of a telemedicine appointment, for its patient and provider only; empty for the "
+        "other types and for anyone else."
     )
 
     class Meta:
@@ -264,21 +273,37 @@ class AppointmentSerializer(serializers.ModelSerializer):
 
     @staticmethod
     def _profile(appointment: Appointment) -> ProviderProfile | None:
+        if appointment.provider is None:
+            return None
         try:
             return appointment.provider.provider_profile
         except ProviderProfile.DoesNotExist:
             return None
 
     @extend_schema_field(OpenApiTypes.STR)
+    def get_provider_name(self, appointment: Appointment) -> str:
+        return appointment.provider_display_name
+
+    @extend_schema_field(OpenApiTypes.STR)
     def get_provider_timezone(self, appointment: Appointment) -> str:
         profile = self._profile(appointment)
         return profile.timezone if profile is not None else "UTC"
 
+    def _is_party(self, appointment: Appointment) -> bool:
+        request = self.context.get("request")
+        viewer_id = getattr(getattr(request, "user", None), "pk", None)
+        return viewer_id is not None and viewer_id in (appointment.patient_id, appointment.provider_id)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_meeting_url(self, appointment: Appointment) -> str:
+        return appointment.meeting_url if self._is_party(appointment) else ""
+
     @extend_schema_field(OpenApiTypes.STR)
     def get_location(self, appointment: Appointment) -> str:
-        """Where to go: the clinic for an in-person visit, the room for a video call; empty for a phone call."""
+        """Where to go: the clinic for an in-person visit, the room for a video call (its parties only); empty for
+        a phone call."""
         if appointment.appointment_type == AppointmentType.TELEMEDICINE:
-            return appointment.meeting_url
+            return self.get_meeting_url(appointment)
         profile = self._profile(appointment)
         if appointment.appointment_type == AppointmentType.IN_PERSON and profile is not None:
             return ", ".join(part for part in (profile.clinic_name, profile.clinic_address) if part)

@@ -26,7 +26,7 @@ from jeghealth_backend.person_cache import person_data_changed
 from . import notices
 from .choices import ACTIVE_STATUSES, AppointmentStatus, AppointmentType
 from .exceptions import BookingInvalid, IllegalTransition, NotAllowed, SlotTaken
-from .models import Appointment, AppointmentReschedule, CalendarFeed, ProviderProfile
+from .models import PROVIDER_NAME_MAX_LENGTH, Appointment, AppointmentReschedule, CalendarFeed, ProviderProfile
 from .scheduling import BOOKING_HORIZON_DAYS, Span
 from .selectors import provider_get, provider_profile_for, provider_working_spans
 
@@ -151,6 +151,7 @@ def appointment_create(
             appointment = Appointment.objects.create(
                 patient=patient,
                 provider=provider,
+                provider_name=provider.full_name[:PROVIDER_NAME_MAX_LENGTH],
                 start_time=span.start,
                 end_time=span.end,
                 appointment_type=appointment_type,
@@ -332,6 +333,40 @@ def appointment_update(*, appointment: Appointment, actor: User, data: dict[str,
         appointment.save(update_fields=[*changed, "updated_at"])
         _patient_data_changed(appointment)
     return appointment
+
+
+PROVIDER_GONE_REASON = "The provider no longer offers appointments here."
+
+
+@transaction.atomic
+def provider_appointments_detach(*, provider: User, now: datetime | None = None) -> int:
+    """Prepare PROVIDER's appointments for the deletion of their account; answer how many were cancelled.
+
+    Called just before the account is deleted (`appointments.erasure`), inside the deletion's transaction; the
+    deletion then sets `provider` to NULL. Every appointment with them keeps their name (`provider_name`); those
+    still to come are cancelled (nobody will see the patient), and their patients are told after commit.
+    Past ones keep their status: whether they took place is history, not something to rewrite.
+    """
+    now = now or timezone.now()
+    with_provider = Appointment.objects.filter(provider=provider)
+    with_provider.update(provider_name=provider.full_name[:PROVIDER_NAME_MAX_LENGTH])
+    upcoming = list(
+        with_provider.select_for_update()
+        .filter(status__in=ACTIVE_STATUSES, start_time__gt=now)
+        .values_list("pk", "patient_id")
+    )
+    Appointment.objects.filter(pk__in=[pk for pk, _ in upcoming]).update(
+        status=AppointmentStatus.CANCELLED,
+        cancelled_at=now,
+        cancelled_by=None,
+        cancellation_reason=PROVIDER_GONE_REASON,
+        updated_at=now,
+    )
+    for pk, patient_id in upcoming:
+        transaction.on_commit(partial(notices.provider_gone_notice, appointment_id=pk))
+        person_data_changed(patient_id)
+    logger.info("provider_appointments_detached", extra={"provider_id": str(provider.pk), "cancelled": len(upcoming)})
+    return len(upcoming)
 
 
 # --- calendar feeds ----------------------------------------------------------------------------------------

@@ -147,7 +147,7 @@ class AppointmentViewSet(PatientScopedMixin, mixins.ListModelMixin, mixins.Retri
 
     def _answer(self, appointment: Appointment, code: int = status.HTTP_200_OK) -> Response:
         fresh = selectors.appointment_queryset().get(pk=appointment.pk)
-        return Response(AppointmentSerializer(fresh).data, status=code)
+        return Response(AppointmentSerializer(fresh, context=self.get_serializer_context()).data, status=code)
 
     @extend_schema(
         tags=TAGS,

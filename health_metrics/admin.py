@@ -1,10 +1,14 @@
-"""Admin of readings (read-only: values change only through the API's validation), targets and rollups."""
+"""Admin of readings (read-only: values change only through the API's validation), targets and rollups.
+
+Each is a person's health data: listing, viewing, changing and deleting are audited (accounts.admin_audit).
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
 from accounts.admin_audit import AuditedAdminMixin
+from jeghealth_backend.admin_display import short_id
 
 from . import services
 from .models import HealthMetric, HealthMetricSummary, HealthMetricTarget
@@ -16,7 +20,7 @@ class HealthMetricAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_owner_field = "user"
 
     list_display = [
-        "id",
+        short_id,
         "user",
         "metric_type",
         "value",
@@ -45,10 +49,10 @@ class HealthMetricAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    def delete_model(self, request, obj):
+    def perform_delete(self, request, obj) -> None:
         services.metric_delete(metric=obj)
 
-    def delete_queryset(self, request, queryset):
+    def perform_delete_queryset(self, request, queryset) -> None:
         for metric in queryset:
             services.metric_delete(metric=metric)
 
@@ -59,7 +63,7 @@ class HealthMetricTargetAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_owner_field = "user"
 
     list_display = [
-        "id",
+        short_id,
         "user",
         "metric_type",
         "target_type",
@@ -77,7 +81,10 @@ class HealthMetricTargetAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(HealthMetricSummary)
-class HealthMetricSummaryAdmin(admin.ModelAdmin):
+class HealthMetricSummaryAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "health_metric_summary"
+    audit_owner_field = "user"
+
     list_display = ["user", "metric_type", "period", "period_start", "tz_name", "count", "min", "max", "computed_at"]
     list_filter = ["metric_type", "period", ("period_start", admin.DateFieldListFilter)]
     search_fields = ["user__email"]

@@ -1,10 +1,16 @@
-"""Admin for devices (with a revoke action), batches (read-only) and alerts. Writes go through the services."""
+"""Admin for devices (with a revoke action), batches (read-only) and alerts. Writes go through the services.
+
+All of it is a person's data (a batch holds the raw readings): listing, viewing, changing, the actions and
+deleting are audited for the device's owner (accounts.admin_audit).
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 
 from accounts.admin_audit import AuditedAdminMixin
+from accounts.choices import AuditAction
+from jeghealth_backend.admin_display import short_column
 
 from . import services
 from .models import DeviceAlert, DeviceDataBatch, IoTDevice
@@ -56,16 +62,28 @@ class IoTDeviceAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected devices (their keys stop working at once)")
     def revoke(self, request, queryset):
-        count = 0
-        for device in queryset:
+        devices = list(queryset)
+        self.audit_objects(request, devices, AuditAction.UPDATE)
+        for device in devices:
             services.device_revoke(device=device)
-            count += 1
+        count = len(devices)
         self.message_user(request, f"Revoked {count} device(s).", messages.SUCCESS)
 
 
 @admin.register(DeviceDataBatch)
-class DeviceDataBatchAdmin(admin.ModelAdmin):
-    list_display = ["batch_id", "device", "status", "received_count", "accepted_count", "rejected_count", "received_at"]
+class DeviceDataBatchAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "device_batch"
+    audit_owner_field = "device__owner"
+
+    list_display = [
+        short_column("batch_id", "batch"),
+        "device",
+        "status",
+        "received_count",
+        "accepted_count",
+        "rejected_count",
+        "received_at",
+    ]
     list_filter = ["status"]
     search_fields = ["batch_id", "id", "device__serial_number"]
     list_select_related = ["device"]
@@ -87,7 +105,10 @@ class DeviceDataBatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeviceAlert)
-class DeviceAlertAdmin(admin.ModelAdmin):
+class DeviceAlertAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_resource_type = "device_alert"
+    audit_owner_field = "device__owner"
+
     list_display = ["alert_type", "severity", "device", "created_at", "is_resolved", "resolved_at"]
     list_filter = ["alert_type", "severity", "is_resolved"]
     search_fields = ["device__name", "device__serial_number"]
@@ -100,6 +121,8 @@ class DeviceAlertAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resolve the selected alerts")
     def resolve(self, request, queryset):
-        for alert in queryset:
+        alerts = list(queryset)
+        self.audit_objects(request, alerts, AuditAction.UPDATE)
+        for alert in alerts:
             services.alert_resolve(alert=alert)
         self.message_user(request, "Resolved.", messages.SUCCESS)

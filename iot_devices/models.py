@@ -45,6 +45,8 @@ class IoTDevice(models.Model):
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = "IoT device"
+        verbose_name_plural = "IoT devices"
         constraints = [
             models.UniqueConstraint(fields=["owner", "serial_number"], name="iot_device_owner_serial_unique"),
         ]
@@ -89,6 +91,7 @@ class DeviceDataBatch(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "device data batches"
         constraints = [
             models.UniqueConstraint(fields=["device", "batch_id"], name="iot_batch_device_batch_id_unique"),
         ]

@@ -2,6 +2,10 @@
 
 Tasks inherit `BaseTask`: transient failures (database, broker, network) retry with exponential backoff and
 jitter up to a cap; anything else is a permanent failure that the task's service records instead.
+
+A task published while a request is being served carries that request's id (`X-Request-ID`) in a message header,
+and the worker puts it back into the log context while the task runs, so its JSON log lines (and those of the
+tasks it enqueues in turn, and of its retries) name the request that caused them.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ import os
 
 from celery import Celery, Task, signals
 from django.db import OperationalError as DatabaseOperationalError
+
+from .api.logging import REQUEST_ID_HEADER, request_id_var
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jeghealth_backend.settings.base")
 
@@ -41,6 +47,36 @@ def _close_stale_connections(task=None, **_kwargs) -> None:
 
 signals.task_prerun.connect(_close_stale_connections, weak=False)
 signals.task_postrun.connect(_close_stale_connections, weak=False)
+
+
+@signals.before_task_publish.connect(weak=False)
+def _send_request_id(headers=None, **_kwargs) -> None:
+    """Stamp the request id of the code that publishes (a request, or a task that carries one) on the message."""
+    request_id = request_id_var.get()
+    if request_id and headers is not None and not headers.get(REQUEST_ID_HEADER):
+        headers[REQUEST_ID_HEADER] = request_id
+
+
+def _received_request_id(task) -> str:
+    # A worker turns the message's custom headers into `request.headers`; `apply(headers=...)` passes them as is.
+    headers = getattr(task.request, "headers", None) or {}
+    return str(headers.get(REQUEST_ID_HEADER) or getattr(task.request, REQUEST_ID_HEADER, "") or "")
+
+
+@signals.task_prerun.connect(weak=False)
+def _adopt_request_id(task=None, **_kwargs) -> None:
+    request_id = _received_request_id(task) if task is not None else ""
+    # Without a header (beat's tasks, or an eager task run inside its request) the context stays as it is.
+    if request_id:
+        task.request.request_id_token = request_id_var.set(request_id)
+
+
+@signals.task_postrun.connect(weak=False)
+def _drop_request_id(task=None, **_kwargs) -> None:
+    token = getattr(task.request, "request_id_token", None) if task is not None else None
+    if token is not None:
+        request_id_var.reset(token)
+        task.request.request_id_token = None
 
 
 @signals.setup_logging.connect

@@ -8,6 +8,7 @@ the reminders and the refill alerts right.
 from django.contrib import admin
 
 from accounts.admin_audit import AuditedAdminMixin
+from jeghealth_backend.admin_display import short_column, short_id
 
 from .models import DoseLog, DrugInteraction, Medication, MedicationCategory, Regimen
 
@@ -44,7 +45,7 @@ REGIMEN_EDITABLE = {"name", "dosage", "dosage_unit", "form", "instructions"}
 class RegimenAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "medication_regimen"
     audit_owner_field = "user"
-    list_display = ["id", "user", "name", "frequency", "start_date", "end_date", "is_active"]
+    list_display = [short_id, "user", "name", "frequency", "start_date", "end_date", "is_active"]
     list_filter = ["is_active", "frequency"]
     search_fields = ["id", "user__email", "name"]
     raw_id_fields = ["user", "medication", "prescribed_by"]
@@ -71,6 +72,7 @@ class RegimenAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "prescribed_by",
         "is_active",
         "ended_at",
+        "entered_at",
         "schedule_from",
         "missed_checked_through",
         "next_reminder_at",
@@ -87,7 +89,7 @@ class RegimenAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class DoseLogAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "medication_dose"
     audit_owner_field = "user"
-    list_display = ["id", "user", "regimen", "scheduled_for", "status", "taken_at"]
+    list_display = [short_id, "user", short_column("regimen_id", "regimen"), "scheduled_for", "status", "taken_at"]
     list_filter = ["status", "scheduled"]
     search_fields = ["id", "user__email", "regimen__id"]
     date_hierarchy = "scheduled_for"

@@ -2,8 +2,10 @@
 
 A derived dose with a log takes the log's status. One without a log is `pending` until its grace window has
 passed, then `missed`: the answer is the same whether or not the periodic task has already written the missed
-row. Logged doses that the current schedule no longer generates (an older schedule's, an as-needed intake) are
-kept as they were logged.
+row. A dose due before its regimen was entered (one started before the day it was entered) stays `pending` until
+logged: nobody was expected to log it on time, so it is a question for the person, not a missed dose. Logged
+doses that the current schedule no longer generates (an older schedule's, an as-needed intake) are kept as they
+were logged.
 """
 
 from __future__ import annotations
@@ -53,7 +55,11 @@ class Dose:
         return not self.scheduled
 
 
-def derived_status(scheduled_for: datetime, now: datetime) -> str:
+def derived_status(regimen: Regimen, scheduled_for: datetime, now: datetime) -> str:
+    """The state of a dose nobody logged: missed once past its grace window, unless due before the regimen was
+    entered."""
+    if scheduled_for < regimen.entered_at:
+        return DoseStatus.PENDING
     return DoseStatus.MISSED if scheduled_for + grace_window() <= now else DoseStatus.PENDING
 
 
@@ -81,7 +87,7 @@ def person_doses(*, user, tz: tzinfo, first_day: date, last_day: date, now: date
         for instant in doses_between(regimen, tz, start, end):
             log = unmatched.pop((regimen.id, instant), None)
             if log is None:
-                doses.append(Dose(regimen, instant, derived_status(instant, now), None, True, None))
+                doses.append(Dose(regimen, instant, derived_status(regimen, instant, now), None, True, None))
             else:
                 doses.append(Dose(regimen, instant, log.status, log.taken_at, True, log.id))
     for log in unmatched.values():

@@ -128,10 +128,13 @@ class Regimen(models.Model):
     """A medication a person takes on a schedule (or as needed), from `start_date` to `end_date` (local dates).
 
     Invariants: the schedule fields are normalised by the service (times sorted "HH:MM", their count consistent
-    with the frequency). `schedule_from` is when the current schedule began generating doses (creation, or the
-    last schedule change); earlier doses exist only as DoseLog rows. Ending a regimen sets `is_active=False` and
-    `ended_at`; no dose is derived after `ended_at`. `refill_reminded_at` is set when the refill reminder for the
-    current crossing of the threshold has been sent, and cleared when the quantity goes back above it.
+    with the frequency). `schedule_from` is when the current schedule began generating doses (the start date's
+    local midnight, or the moment of entry if later; then the last schedule change); earlier doses exist only as
+    DoseLog rows. `entered_at` is when the person entered the regimen: its doses before then (a regimen started
+    before the day it was entered) are pending until logged, never missed, so they count only once logged. Ending
+    a regimen sets `is_active=False` and `ended_at`; no dose is derived after `ended_at`. `refill_reminded_at` is
+    set when the refill reminder for the current crossing of the threshold has been sent, and cleared when the
+    quantity goes back above it.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -158,6 +161,7 @@ class Regimen(models.Model):
     is_active = models.BooleanField(default=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     schedule_from = models.DateTimeField(default=timezone.now)
+    entered_at = models.DateTimeField(default=timezone.now)
     missed_checked_through = models.DateTimeField(null=True, blank=True)
     next_reminder_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -199,7 +199,7 @@ class DashboardMedicationsSerializer(serializers.Serializer):
 
 
 class DashboardProviderSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
+    id = serializers.UUIDField(allow_null=True, help_text="Null once the provider's account is deleted.")
     name = serializers.CharField()
     specialty = serializers.CharField(allow_blank=True)
     clinic_name = serializers.CharField(allow_blank=True)

@@ -74,6 +74,7 @@ def upcoming_appointments(*, user, now: datetime, limit: int) -> list[dict[str, 
     rows = []
     for appointment in appointments:
         provider = appointment.provider
+        # None once the provider's account was deleted: only their name is left (appointments.erasure).
         practice = getattr(provider, "provider_profile", None)
         rows.append(
             {
@@ -84,8 +85,8 @@ def upcoming_appointments(*, user, now: datetime, limit: int) -> list[dict[str, 
                 "status": appointment.status,
                 "meeting_url": appointment.meeting_url,
                 "provider": {
-                    "id": provider.id,
-                    "name": provider.full_name,
+                    "id": provider.id if provider is not None else None,
+                    "name": appointment.provider_display_name,
                     "specialty": getattr(practice, "specialty", "") or "",
                     "clinic_name": getattr(practice, "clinic_name", "") or "",
                 },

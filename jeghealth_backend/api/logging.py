@@ -1,4 +1,5 @@
-"""The request id travels with every log line of a request through a context variable."""
+"""The request id travels with every log line of a request through a context variable, and with the Celery tasks
+the request enqueues through the message header REQUEST_ID_HEADER (see jeghealth_backend/celery.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextvars
 import logging
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+REQUEST_ID_HEADER = "request_id"
 
 
 class RequestIdFilter(logging.Filter):

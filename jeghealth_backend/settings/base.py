@@ -295,6 +295,8 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 # Successful sign-ins are SecurityEvent rows, which go with the account; axes' own log would keep the address after.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
+# accounts/admin.py registers axes' admins read-only instead of axes' own, editable ones.
+AXES_ENABLE_ADMIN = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
 # --- Two-factor authentication (accounts/mfa.py) -----------------------------------------------------------
@@ -373,6 +375,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No web fonts: the ReDoc page (jeghealth_backend/api/templates/api/redoc.html) loads nothing from a CDN.
+    "REDOC_UI_SETTINGS": {
+        "theme": {
+            "typography": {
+                "fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+                "headings": {"fontFamily": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
+                "code": {"fontFamily": "ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace"},
+            }
+        }
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "APPEND_COMPONENTS": {
@@ -449,6 +461,9 @@ if AWS_STORAGE_BUCKET_NAME:
 # Unset, a key is derived from SECRET_KEY so development needs nothing; a deployment sets its own
 # (a deploy check says so).
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# Once keys are set, the key derived from SECRET_KEY still decrypts (never encrypts) what was written before them,
+# until `reencrypt_fields` has moved every row; `reencrypt_fields --check` says when this can be turned off.
+FIELD_ENCRYPTION_SECRET_KEY_FALLBACK = env.bool("FIELD_ENCRYPTION_SECRET_KEY_FALLBACK", default=True)
 
 # Any request body over 10 MiB answers 413 (API.md); form uploads are held to the same cap.
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024

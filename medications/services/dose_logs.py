@@ -62,14 +62,17 @@ def dose_log(
     """Record what became of one dose; (log, created). Logging the same dose again updates its row.
 
     SCHEDULED_FOR must be one of the regimen's dose times (any time for an as-needed one), or a dose already on
-    record (a missed dose logged late). A dose becoming taken lowers `quantity_remaining` by `quantity_per_dose`
+    record (a missed dose logged late). Taken without TAKEN_AT, a past dose was taken at its scheduled time, one
+    ahead of it now. A dose becoming taken lowers `quantity_remaining` by `quantity_per_dose`
     (never below 0); a taken dose changed to skipped gives it back. Raises DoseInvalid.
     """
     now = now or timezone.now()
     scheduled_for = scheduled_for.astimezone(UTC)
     _validate_log(regimen, scheduled_for=scheduled_for, status=status, taken_at=taken_at, now=now)
     if status == LoggedStatus.TAKEN and taken_at is None:
-        taken_at = scheduled_for if regimen.is_as_needed else now
+        # A dose logged after its time was taken then, as far as anyone knows (the person ticks off yesterday's
+        # pills today); one logged ahead of its time is taken now.
+        taken_at = scheduled_for if regimen.is_as_needed or scheduled_for <= now else now
     fields = {"status": status, "taken_at": taken_at if status == LoggedStatus.TAKEN else None}
     log: DoseLog | None = None
     previous: str | None = None
@@ -153,8 +156,9 @@ def refill_rearm_or_remind(*, regimen_id, now: datetime) -> None:
 
 def materialise_missed(regimen: Regimen, tz: tzinfo, *, until: datetime) -> int:
     """Write `missed` rows for the regimen's doses due before UNTIL since its cursor that nobody logged; answer how
-    many doses the span held (logged ones are left as they are)."""
-    start = max(filter(None, (regimen.missed_checked_through, regimen.schedule_from)))
+    many doses the span held (logged ones are left as they are). Doses before the regimen was entered are never
+    missed: they stay pending until the person logs them."""
+    start = max(filter(None, (regimen.missed_checked_through, regimen.schedule_from, regimen.entered_at)))
     rows = [
         DoseLog(regimen=regimen, user_id=regimen.user_id, scheduled_for=instant, status=DoseStatus.MISSED)
         for instant in doses_between(regimen, tz, start, until)
@@ -183,7 +187,7 @@ def doses_mark_missed(*, now: datetime | None = None) -> int:
         .filter(Q(missed_checked_through__isnull=True) | Q(missed_checked_through__lt=cutoff))
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=cutoff - MISSED_SCAN_TAIL))
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=(cutoff - MISSED_SCAN_TAIL).date()))
-        .filter(schedule_from__lt=cutoff)
+        .filter(schedule_from__lt=cutoff, entered_at__lt=cutoff)
         .select_related("user__profile")
     )
     total = 0

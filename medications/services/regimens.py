@@ -27,7 +27,7 @@ from ..doses import tz_of
 from ..exceptions import RegimenInvalid, field_error
 from ..interactions import Finding, SubjectResolver, interactions_with
 from ..models import Medication, Regimen
-from ..schedule import Schedule, next_dose_after, normalise_schedule
+from ..schedule import Schedule, local_midnight, next_dose_after, normalise_schedule
 from ..selectors import active_regimens
 from .dose_logs import materialise_missed, refill_rearm_or_remind
 
@@ -89,7 +89,8 @@ def regimen_create(*, user, data: dict[str, Any], prescribed_by=None, now: datet
     """Start a regimen for USER from validated DATA; answer it with its interaction warnings.
 
     DATA names a catalog `medication` (a Medication) or a free-text `name` (or both: the name is what the person
-    calls it). Omitted schedule times take the frequency's defaults. Raises RegimenInvalid or ScheduleInvalid.
+    calls it). Omitted schedule times take the frequency's defaults. NOW is the moment of entry: doses between the
+    start date and it are pending until logged and never become missed. Raises RegimenInvalid or ScheduleInvalid.
     Side effects: a refill reminder when the quantity starts at or below the threshold.
     """
     now = now or timezone.now()
@@ -97,10 +98,13 @@ def regimen_create(*, user, data: dict[str, Any], prescribed_by=None, now: datet
     name = (data.get("name") or "").strip() or (medication.generic_name if medication else "")
     if not name:
         raise field_error(RegimenInvalid, "medication", "Give a catalog medication or a name.")
-    regimen = Regimen(user=user, medication=medication, name=name, prescribed_by=prescribed_by, schedule_from=now)
+    regimen = Regimen(user=user, medication=medication, name=name, prescribed_by=prescribed_by, entered_at=now)
     for field in PLAIN_FIELDS:
         if field in data:
             setattr(regimen, field, data[field])
+    # A regimen started before the day it is entered has doses from its start date on: listed as pending until
+    # logged (entered_at), so that the app can ask "did you take these?" without a run of missed doses.
+    regimen.schedule_from = min(now, local_midnight(regimen.start_date, tz_of(user)))
     if not data.get("form"):
         regimen.form = medication.forms[0] if medication and medication.forms else DoseForm.OTHER
     _apply_schedule(
@@ -146,6 +150,8 @@ def regimen_update(*, regimen: Regimen, data: dict[str, Any], now: datetime | No
 
     A schedule change takes effect now: doses the old schedule had due before now and nobody logged are
     recorded as missed first (they can still be logged afterwards), so the past keeps the schedule it had.
+    Moving the start date earlier without a schedule change lists the doses back to it, as pending until logged
+    (like a regimen entered after its start), as long as the schedule is still the one entered.
     """
     now = now or timezone.now()
     regimen = Regimen.objects.select_for_update(of=("self",)).select_related("user__profile").get(pk=regimen.pk)
@@ -171,6 +177,8 @@ def regimen_update(*, regimen: Regimen, data: dict[str, Any], now: datetime | No
     if new_schedule is not None:
         _apply_schedule(regimen, new_schedule)
         regimen.schedule_from = now
+    elif "start_date" in data and regimen.schedule_from <= regimen.entered_at:
+        regimen.schedule_from = min(regimen.schedule_from, local_midnight(regimen.start_date, tz_of(regimen.user)))
     _check_dates(regimen)
     regimen.next_reminder_at = next_dose_after(regimen, tz_of(regimen.user), now)
     _save(regimen)

@@ -1,8 +1,10 @@
 """Encryption at rest of the profile's free text: ciphertext in the column, plaintext through the API, rotation."""
 
+import io
+
 import pytest
 from cryptography.fernet import Fernet
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 
@@ -56,6 +58,72 @@ class TestProfileEncryption:
     def test_encrypted_fields_refuse_lookups(self):
         with pytest.raises(Exception, match="Unsupported lookup"):
             list(UserProfile.objects.filter(medical_conditions__icontains="x"))
+
+
+def quiet_command(*args: str) -> None:
+    call_command(*args, stdout=io.StringIO(), stderr=io.StringIO())
+
+
+@pytest.mark.django_db
+class TestSettingKeysForTheFirstTime:
+    """Rows written under the key derived from SECRET_KEY stay readable once FIELD_ENCRYPTION_KEYS is set."""
+
+    @pytest.fixture
+    def written_without_keys(self, user_a):
+        with override_settings(FIELD_ENCRYPTION_KEYS=[]):
+            UserProfile.objects.filter(pk=user_a.profile.pk).update(allergies=SENTINEL)
+        return user_a.profile.pk
+
+    def test_rows_written_before_the_keys_are_readable_after(self, written_without_keys):
+        with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+            assert UserProfile.objects.get(pk=written_without_keys).allergies == SENTINEL
+
+    def test_the_api_answers_them_after_the_keys_are_set(self, written_without_keys, client_a):
+        with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+            r = client_a.get("/api/v1/auth/profile/")
+
+        assert r.status_code == 200 and r.json()["allergies"] == SENTINEL
+
+    def test_new_values_are_encrypted_with_the_new_key_not_the_derived_one(self, user_a):
+        new = Fernet.generate_key().decode()
+        with override_settings(FIELD_ENCRYPTION_KEYS=[new]):
+            UserProfile.objects.filter(pk=user_a.profile.pk).update(allergies=SENTINEL)
+
+        stored = raw_column(user_a.profile.pk, "allergies").removeprefix("fernet:")
+        assert Fernet(new.encode()).decrypt(stored.encode()).decode() == SENTINEL
+
+    def test_reencrypt_fields_moves_them_under_the_new_key(self, written_without_keys):
+        new = Fernet.generate_key().decode()
+        with override_settings(FIELD_ENCRYPTION_KEYS=[new]):
+            quiet_command("reencrypt_fields")
+
+        stored = raw_column(written_without_keys, "allergies").removeprefix("fernet:")
+        assert Fernet(new.encode()).decrypt(stored.encode()).decode() == SENTINEL
+        with override_settings(FIELD_ENCRYPTION_KEYS=[new], FIELD_ENCRYPTION_SECRET_KEY_FALLBACK=False):
+            assert UserProfile.objects.get(pk=written_without_keys).allergies == SENTINEL
+
+    def test_without_the_fallback_rows_not_moved_are_refused(self, written_without_keys):
+        keys = [Fernet.generate_key().decode()]
+        no_fallback = override_settings(FIELD_ENCRYPTION_KEYS=keys, FIELD_ENCRYPTION_SECRET_KEY_FALLBACK=False)
+        with no_fallback, pytest.raises(ValueError):
+            UserProfile.objects.get(pk=written_without_keys)
+
+    def test_check_counts_the_rows_left_and_passes_once_they_are_moved(self, written_without_keys):
+        with override_settings(FIELD_ENCRYPTION_KEYS=[Fernet.generate_key().decode()]):
+            with pytest.raises(CommandError, match="1 rows are not under the current key"):
+                quiet_command("reencrypt_fields", "--check")
+            quiet_command("reencrypt_fields")
+            out = io.StringIO()
+            call_command("reencrypt_fields", "--check", stdout=out)
+
+        assert "no longer needed" in out.getvalue()
+
+    def test_the_deploy_warning_says_the_old_rows_stay_readable(self):
+        with override_settings(FIELD_ENCRYPTION_KEYS=[]):
+            (warning,) = encryption.check_encryption_keys(None)
+
+        assert warning.id == "jeghealth.W001"
+        assert "decrypt-only fallback" in warning.hint and "reencrypt_fields" in warning.hint
 
 
 @pytest.mark.django_db

@@ -9,6 +9,7 @@ transaction open, so that the SIGKILL lands inside a chunk: its rows are inserte
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -276,3 +277,23 @@ class TestWithARealWorker:
         )
         assert_stored_exactly_once(batch_pk, 2000)
         assert batch_row(batch_pk).attempts == 2
+
+    def test_the_workers_log_lines_of_a_batch_carry_the_request_id_of_its_upload(self, user_a, workers):
+        worker = workers()
+        watch = pair_device(user_a)
+        body = {"batch_id": str(uuid.uuid4()), "readings": heart_rates(10)}
+        r = watch.client().post(UPLOAD, body, format="json", HTTP_X_REQUEST_ID="upload-req-11")
+        assert r.status_code == 202
+        wait_until(lambda: batch_row(r.json()["id"]).status == "completed", timeout=30, message="not finished")
+
+        def task_lines() -> list[dict]:
+            lines = [json.loads(line) for line in worker.output().splitlines() if line.startswith("{")]
+            return [line for line in lines if "iot_devices.process_batch" in line.get("message", "")]
+
+        # The success line is written just after the batch row is committed: wait for it.
+        succeeded = wait_until(
+            lambda: [line for line in task_lines() if "succeeded" in line["message"]],
+            timeout=10,
+            message=f"no success line:\n{worker.output()[-3000:]}",
+        )
+        assert [line["request_id"] for line in succeeded] == ["upload-req-11"]

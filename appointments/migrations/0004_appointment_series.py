@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0001_initial'),
+        ('appointments', '0003_provider_name_backfill'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

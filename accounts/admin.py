@@ -17,7 +17,7 @@ from django.utils.html import format_html_join
 from rest_framework_simplejwt.token_blacklist import admin as _simplejwt_admin  # noqa: F401
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from jeghealth_backend.admin_display import TimezoneChoiceMixin
+from jeghealth_backend.admin_display import TimezoneChoiceMixin, short_id
 
 from . import mfa, services
 from .admin_audit import AuditedAdminMixin
@@ -158,7 +158,7 @@ class CareTeamGrantAdmin(admin.ModelAdmin):
     the patient's `DELETE care-team/{id}/`, and is recorded as a security event naming the admin.
     """
 
-    list_display = ["id", "role", "patient", "grantee", "invited_email", "status", "expires_at", "revoked_at"]
+    list_display = [short_id, "role", "patient", "grantee", "invited_email", "status", "expires_at", "revoked_at"]
     list_filter = ["role", "revoked_at"]
     search_fields = ["patient__email", "grantee__email", "invited_email"]
     fields = [
@@ -241,7 +241,7 @@ class ReadOnlyAccessFailureLogAdmin(ReadOnlyAxesMixin, AccessFailureLogAdmin):
 class AuthSessionAdmin(ReadOnlyAdmin):
     """Signed-in sessions, for support; a person ends their own with DELETE auth/sessions/{id}/."""
 
-    list_display = ["id", "user", "scope", "created_at", "last_used_at", "ip_address", "ended_at"]
+    list_display = [short_id, "user", "scope", "created_at", "last_used_at", "ip_address", "ended_at"]
     list_filter = ["scope"]
     search_fields = ["user__email", "id"]
     list_select_related = ["user"]

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.admin_audit import AuditedAdminMixin
-from accounts.models import AuditEvent, CareTeamGrant, Role, SecurityEvent
+from accounts.models import AuditEvent, AuthSession, CareTeamGrant, Role, SecurityEvent, TotpDevice
 from alerts.models import AlertEpisode
 from appointments.models import Appointment
 from health_metrics.models import HealthMetricSummary
@@ -51,7 +51,9 @@ NOT_AUDITED = {
     DrugInteraction: "reference data: the interaction table",
     AuditEvent: "the audit trail itself: read-only, and auditing its reads would fill it with itself",
     SecurityEvent: "the audit trail itself (sign-ins, grant and key changes): read-only",
-    CareTeamGrant: "its admin belongs to the care-team work (issue 17, point 2)",
+    CareTeamGrant: "read-only, its one action (revocation) is a security event naming the admin",
+    AuthSession: "sign-in sessions, no health data: read-only, and ending one is the person's own DELETE",
+    TotpDevice: "who has an authenticator (never its secret): read-only, its one action is a security event",
 }
 
 

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from jeghealth_backend.api.health import HealthView
+from jeghealth_backend.metrics.views import metrics_view
 from reports.views import HealthMetricExportView
 
 api_v1 = [
@@ -23,4 +24,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    # Prometheus (METRICS_ENABLED, METRICS_ALLOWED_IPS); a 404 for everyone else.
+    path("metrics", metrics_view, name="metrics"),
 ]

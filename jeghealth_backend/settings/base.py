@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: request latency by route for /metrics (a no-op while METRICS_ENABLED is off).
+    "jeghealth_backend.metrics.middleware.MetricsMiddleware",
     "jeghealth_backend.api.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -494,6 +496,18 @@ REPORT_RETENTION_DAYS = env.int("REPORT_RETENTION_DAYS", default=7)
 if REPORT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("REPORT_RETENTION_DAYS must be at least 1.")
 
+# --- Operations: Sentry and Prometheus (jeghealth_backend/observability.py, jeghealth_backend/metrics/) --------
+# Errors go to Sentry only when SENTRY_DSN is set: no personal data, no request bodies, headers or local variables.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production" if not DEBUG else "development")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+# /metrics (Prometheus text format) answers only these addresses or networks (the connecting address, never
+# X-Forwarded-For); everyone else, and everyone while METRICS_ENABLED is off, gets a 404.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# Where gunicorn's and Celery's processes keep their figures for /metrics to add up (shared by web and worker).
+METRICS_DIR = env.str("METRICS_DIR", default=str(BASE_DIR / "var" / "metrics"))
+
 # --- I18N -----------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -526,3 +540,8 @@ LOGGING = {
         "celery.app.trace": {"filters": ["task_arguments"], "propagate": True},
     },
 }
+
+# Last, so that it sees the final settings; a no-op without SENTRY_DSN.
+from jeghealth_backend.observability import sentry_init  # noqa: E402
+
+sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

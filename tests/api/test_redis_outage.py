@@ -54,15 +54,18 @@ def redis_down(server, settings):
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
-    settings.CELERY_TASK_ALWAYS_EAGER = False
     conf = celery_app.conf
-    saved = conf.broker_url, conf.task_always_eager, conf.task_eager_propagates
+    # Read before the Django setting below changes: Celery falls back to the settings for what it was not told.
+    saved = conf.broker_url, conf.broker_transport_options, conf.task_always_eager, conf.task_eager_propagates
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     forget_broker_connections()
-    conf.broker_url, conf.task_always_eager, conf.task_eager_propagates = server.url(1), False, False
+    # No key prefix (the test settings give the suite's broker one): the queue is `ingest`, as in a deployment.
+    conf.broker_url, conf.broker_transport_options = server.url(1), {}
+    conf.task_always_eager = conf.task_eager_propagates = False
     server.stop()
     yield server
     forget_broker_connections()
-    conf.broker_url, conf.task_always_eager, conf.task_eager_propagates = saved
+    conf.broker_url, conf.broker_transport_options, conf.task_always_eager, conf.task_eager_propagates = saved
     if not server.ping():
         server.start()
 

@@ -36,9 +36,10 @@ def broker(settings):
     """This module's Redis as the broker of this process, tasks not eager: as a deployment with REDIS_URL set."""
     server = RedisServer()
     server.start()
-    settings.CELERY_TASK_ALWAYS_EAGER = False
     conf = celery_app.conf
+    # Read before the Django setting below changes: Celery falls back to the settings for what it was not told.
     saved = conf.broker_url, conf.broker_transport_options, conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     celery_app._pool = None  # the producer pool keeps the URL it was made with; Celery does the same after a fork
     celery_app.amqp._producer_pool = None
     conf.broker_url, conf.broker_transport_options, conf.task_always_eager = server.url(), {}, False

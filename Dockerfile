@@ -8,12 +8,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=jeghealth_backend.settings.base
 
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# Exactly the locked versions and files (hashes), as `make run` installs them; the test stack stays out.
+COPY requirements.lock .
+RUN pip install --require-hashes -r requirements.lock
 
+# .dockerignore keeps .env (secrets), .venv, .git, db.sqlite3 and var/ out of the image.
 COPY . .
+# The named volumes of compose (media, metrics) take their owner from these folders when first mounted.
 RUN useradd --system --uid 10001 --home /app jeghealth \
-    && mkdir -p /app/var \
+    && mkdir -p /app/var/media /app/var/metrics \
     && DEBUG=1 python manage.py collectstatic --noinput --verbosity 0 \
     && chown -R jeghealth /app/var
 USER jeghealth

@@ -49,6 +49,8 @@ from bench_common import ensure_database
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
+# The bench's keys in that database: a prefix of this run for cache and broker, deleted at the end (never FLUSHDB).
+RUN_PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
 PEOPLE = 12
 HISTORY = 300
 PASSWORD = "Load-bench-passphrase-7"  # noqa: S105 - the bench's throwaway accounts
@@ -62,6 +64,8 @@ def server_env(**extra: str) -> dict:
         "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "REDIS_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": RUN_PREFIX,
+        "CELERY_BROKER_KEY_PREFIX": f"{RUN_PREFIX}-broker-",
         "THROTTLE_RATES": "auth=100000/min,anon=100000/min,user=10000000/hour,device=100000/min",
         "ACCESS_TOKEN_LIFETIME_MINUTES": "120",
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
@@ -289,7 +293,7 @@ def main() -> None:
     )  # fmt: skip
     if migrate.returncode:
         sys.exit(migrate.stderr[-3000:])
-    redis.Redis.from_url(REDIS_URL).flushdb()  # the bench's own Redis database: its queues and cache only
+    keys = redis.Redis.from_url(REDIS_URL)
     logs = ROOT / "var" / "load_bench"
     logs.mkdir(parents=True, exist_ok=True)
     stack = Stack(args.port, logs)
@@ -324,6 +328,8 @@ def main() -> None:
         drained, problems = verify(dsn, rec, timeout=max(120, args.duration * 4))
     finally:
         stack.stop()
+        for key in keys.scan_iter(match=f"{RUN_PREFIX}*", count=1000):
+            keys.unlink(key)
 
     total = sum(len(v) for v in rec.latencies.values())
     errors = sum(len(v) for v in rec.errors.values())

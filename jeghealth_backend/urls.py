@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from alerts.urls import threshold_urlpatterns
 from jeghealth_backend.api.health import HealthView
+from jeghealth_backend.metrics.views import metrics_view
 from reports.views import HealthMetricExportView
 
 api_v1 = [
@@ -28,4 +29,6 @@ urlpatterns = [
     # Our template: drf-spectacular's loads Google Fonts, and the documentation promises no CDN.
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"), name="redoc"),
     path("admin/", admin.site.urls),
+    # Prometheus (METRICS_ENABLED, METRICS_ALLOWED_IPS); a 404 for everyone else.
+    path("metrics", metrics_view, name="metrics"),
 ]

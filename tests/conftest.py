@@ -15,12 +15,18 @@ from accounts.services import tokens_for_user
 from tests.accounts.factories import AdminFactory, DoctorFactory, UserFactory
 
 
+def clear_cache() -> None:
+    """Empty the suite's cache. On Redis that deletes only this run's keys (its KEY_PREFIX): the database REDIS_URL
+    names may be shared, and another run's counters or a broker's queues in it are not ours to wipe."""
+    cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache():
     """Throttle counters, axes lockouts in cache, and cached reads never leak from one test to the next."""
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
 
 
 ROLE_ROWS = json.loads((Path(__file__).resolve().parent.parent / "fixtures" / "initial_roles.json").read_text())

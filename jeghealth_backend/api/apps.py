@@ -8,4 +8,9 @@ class ApiConfig(AppConfig):
     label = "api"
 
     def ready(self) -> None:
-        from jeghealth_backend import encryption  # noqa: F401 - registers the deploy check of the encryption keys
+        from jeghealth_backend import (
+            encryption,  # noqa: F401 - registers the deploy check of the encryption keys
+            metrics,
+        )
+
+        metrics.setup()

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: request latency by route for /metrics (a no-op while METRICS_ENABLED is off).
+    "jeghealth_backend.metrics.middleware.MetricsMiddleware",
     "jeghealth_backend.api.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -112,12 +114,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Where several deployments (or test runs) share one Redis database, each gives its keys a prefix of its own.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="jeg")
+CELERY_BROKER_KEY_PREFIX = env.str("CELERY_BROKER_KEY_PREFIX", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Fails open to a per-process local-memory cache while Redis is down (throttles, cached reads);
+            # its clear() deletes only KEY_PREFIX's keys, never the broker's (jeghealth_backend/cache.py).
+            "BACKEND": "jeghealth_backend.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "jeg",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
@@ -144,6 +151,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 # same in every place Celery reads it, or a long task runs twice (SECURITY-CHECKLIST D1).
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=420)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+if CELERY_BROKER_KEY_PREFIX:
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = CELERY_BROKER_KEY_PREFIX
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
@@ -571,6 +580,18 @@ REPORT_RETENTION_DAYS = env.int("REPORT_RETENTION_DAYS", default=7)
 if REPORT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("REPORT_RETENTION_DAYS must be at least 1.")
 
+# --- Operations: Sentry and Prometheus (jeghealth_backend/observability.py, jeghealth_backend/metrics/) --------
+# Errors go to Sentry only when SENTRY_DSN is set: no personal data, no request bodies, headers or local variables.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production" if not DEBUG else "development")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+# /metrics (Prometheus text format) answers only these addresses or networks (the connecting address, never
+# X-Forwarded-For); everyone else, and everyone while METRICS_ENABLED is off, gets a 404.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# Where gunicorn's and Celery's processes keep their figures for /metrics to add up (shared by web and worker).
+METRICS_DIR = env.str("METRICS_DIR", default=str(BASE_DIR / "var" / "metrics"))
+
 # --- I18N -----------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -603,3 +624,8 @@ LOGGING = {
         "celery.app.trace": {"filters": ["task_arguments"], "propagate": True},
     },
 }
+
+# Last, so that it sees the final settings; a no-op without SENTRY_DSN.
+from jeghealth_backend.observability import sentry_init  # noqa: E402
+
+sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

@@ -5,9 +5,10 @@ Celery worker against Redis themselves.
 """
 
 import os
+import uuid
 
 from .base import *  # noqa: F403
-from .base import CACHES, REDIS_URL, REST_FRAMEWORK
+from .base import CACHES, CELERY_BROKER_TRANSPORT_OPTIONS, REDIS_URL, REST_FRAMEWORK
 
 # Argon2 is first in production; tests that are about hashing override this list.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -16,15 +17,16 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
-# Each xdist worker gets its own Redis database: tests clear the cache (FLUSHDB) between them, and one worker's
-# clear must never reset another's throttle counters mid-test.
+# The suite touches only the Redis database REDIS_URL names, and in it only keys of its own: every run (and every
+# xdist worker) has a prefix for its cache and for the worker tests' broker, and clearing the cache between tests
+# deletes that prefix's keys (ResilientRedisCache.clear), never the database: others may be using it.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+TEST_REDIS_PREFIX = f"jegtest-{_worker}-{uuid.uuid4().hex[:8]}"
+CACHE_KEY_PREFIX = TEST_REDIS_PREFIX
+CACHES["default"]["KEY_PREFIX"] = CACHE_KEY_PREFIX
+CELERY_BROKER_KEY_PREFIX = f"{TEST_REDIS_PREFIX}-broker-"
 if REDIS_URL:
-    _base = REDIS_URL.rsplit("/", 1)
-    _db = int(_base[1]) if len(_base) == 2 and _base[1].isdigit() else 0
-    _index = int(_worker[2:]) if _worker[2:].isdigit() else 0
-    CACHES["default"]["LOCATION"] = f"{_base[0]}/{(_db + 1 + _index) % 16}"
-CACHES["default"]["KEY_PREFIX"] = "jegtest-" + _worker
+    CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "global_keyprefix": CELERY_BROKER_KEY_PREFIX}
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

@@ -17,6 +17,10 @@ class ExplodingView(APIView):
     def get(self, request):
         raise RuntimeError(SECRET)
 
+    def post(self, request):
+        request.data  # noqa: B018 - the body is read, as a real view would, before it fails
+        raise RuntimeError(SECRET)
+
 
 def exploding_django_view(request):
     raise RuntimeError(SECRET)

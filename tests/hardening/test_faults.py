@@ -388,7 +388,12 @@ class Beat(contextlib.AbstractContextManager):
 
     def _run(self) -> None:
         while not self.stopped.wait(2):
-            with contextlib.suppress(Exception), celery_app.connection_for_write(self.url) as connection:
+            # The stack's broker has no key prefix; the test settings give this process's broker one.
+            unprefixed = {"global_keyprefix": ""}
+            with (
+                contextlib.suppress(Exception),
+                celery_app.connection_for_write(self.url, transport_options=unprefixed) as connection,
+            ):
                 # Redis may be down at this moment; beat tries again at its next tick.
                 celery_app.send_task("iot_devices.requeue_stale_batches", connection=connection, retry=False)
 
@@ -453,15 +458,19 @@ class TestFaults:
         poster.start()
         wait_until(lambda: len(uploads.accepted) >= 6, timeout=30, message="no batch accepted before the outage")
         stack.redis.stop()
-        time.sleep(2)  # the device keeps posting into the outage
+        before = len(uploads.accepted)
+        time.sleep(3)  # the device keeps posting into the outage
+        during = len(uploads.accepted) - before
         stack.redis.start()
         poster.join(timeout=90)
 
         assert not poster.is_alive() and len(uploads.accepted) == len(batches)
-        # During the outage the device was told to come back (503 with Retry-After), never a 500.
-        assert uploads.failures
-        assert {failure.split()[0] for failure in uploads.failures} == {"503"}, uploads.failures[:3]
+        # Throttles fell back to each process's memory and the batches waited in their table for the sweeper:
+        # every upload, those of the outage too, was answered 202 at its first try.
+        assert during >= 3, "the outage overlapped too few uploads to prove anything"
+        assert uploads.failures == []
         uploads.assert_stored_exactly_once()
+        assert stack.healthy()
         assert_the_web_process_answers(stack, pid)
 
     def test_postgres_restarted_while_a_worker_processes(self, stack, workers):

@@ -1,8 +1,8 @@
 """Nothing is lost when things break, proved with a real Celery worker process against PostgreSQL and Redis.
 
 Each test starts `celery -A jeghealth_backend worker -Q ingest,default --pool=prefork -c 1` as a subprocess on
-the test database (DATABASE_URL names it), with the broker of this run (REDIS_URL, a Redis database of its own
-that these tests flush) and a short lease (IOT_BATCH_LEASE_SECONDS=3) so that take-overs happen in seconds.
+the test database (DATABASE_URL names it), with the broker of this run (REDIS_URL's database, under a key prefix of
+this run that these tests empty) and a short lease (IOT_BATCH_LEASE_SECONDS=3) so that take-overs happen in seconds.
 The kill tests slow each chunk down with IOT_INGEST_CHUNK_DELAY_SECONDS, a test-only hook that holds the chunk's
 transaction open, so that the SIGKILL lands inside a chunk: its rows are inserted but not committed.
 """
@@ -71,6 +71,9 @@ class Worker:
             "DJANGO_SETTINGS_MODULE": "jeghealth_backend.settings.base",
             "DATABASE_URL": _database_url(),
             "REDIS_URL": django_settings.CELERY_BROKER_URL,
+            # This run's keys only: the database may be shared (see the `broker` fixture).
+            "CELERY_BROKER_KEY_PREFIX": django_settings.CELERY_BROKER_KEY_PREFIX,
+            "CACHE_KEY_PREFIX": django_settings.CACHE_KEY_PREFIX,
             "IOT_BATCH_LEASE_SECONDS": str(LEASE_SECONDS),
             "IOT_INGEST_CHUNK_DELAY_SECONDS": str(chunk_delay),
             "IOT_INGEST_CHUNK_SIZE": str(chunk_size),
@@ -146,19 +149,27 @@ class Worker:
         Path(self.log.name).unlink(missing_ok=True)
 
 
+def delete_run_keys(client: redis.Redis) -> None:
+    """Delete this run's broker and cache keys (their prefixes), never anything else of the database."""
+    for prefix in (django_settings.CELERY_BROKER_KEY_PREFIX, django_settings.CACHE_KEY_PREFIX + ":"):
+        keys = list(client.scan_iter(match=prefix + "*", count=500))
+        if keys:
+            client.unlink(*keys)
+
+
 @pytest.fixture
 def broker(settings):
-    """The real broker for this test process (the test settings run tasks eagerly), emptied before and after;
-    the lease of the workers, for this process's sweeper."""
+    """The real broker for this test process (the test settings run tasks eagerly), this run's keys of it emptied
+    before and after; the lease of the workers, for this process's sweeper."""
     settings.IOT_BATCH_LEASE_SECONDS = LEASE_SECONDS
     client = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
-    client.flushdb()
+    delete_run_keys(client)
     eager, propagates = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
     celery_app.conf.task_always_eager = False
     celery_app.conf.task_eager_propagates = False
     yield client
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = eager, propagates
-    client.flushdb()
+    delete_run_keys(client)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ flags nothing twice and alerts tell nobody twice (their cursors and dedupe keys)
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import statistics
 from collections import defaultdict
@@ -103,7 +104,9 @@ def anomalies_detect(
 def _upload_of(batch: BatchReadings | None, metric_ids: Iterable) -> Upload:
     if batch is not None:
         return Upload(key=f"batch:{batch.pk}", batch_id=batch.pk)
-    return Upload(key="readings:" + ",".join(sorted(str(i) for i in metric_ids))[:180])
+    # A digest's dedupe key must stay short whatever the number of readings: the digest of their ids.
+    digest = hashlib.sha256(",".join(sorted(str(i) for i in metric_ids)).encode()).hexdigest()[:40]
+    return Upload(key=f"readings:{digest}")
 
 
 def _change_findings(spec: MetricSpec, reading: HealthMetric) -> list[Finding]:

@@ -106,3 +106,22 @@ class TestDeviceBatches:
         flagged = HealthMetric.objects.filter(user=user_a, is_anomaly=True).count()
         assert sum(d.data["flagged_count"] for d in sent) == flagged > 0
         assert Notification.objects.filter(recipient=user_a, category="health_alert").count() == 3
+
+
+class TestManyReadingsOfOneWrite:
+    def test_the_digest_of_a_write_of_many_readings_has_a_key_that_fits(self, user_a):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from health_metrics.anomalies import anomalies_detect
+        from tests.alerts.factories import reading
+
+        start = timezone.now() - timedelta(days=3)
+        readings = [reading(user_a, "heart_rate", 150, at=start + timedelta(minutes=i)) for i in range(60)]
+
+        anomalies_detect(user_id=user_a.pk, metric_ids=[r.pk for r in readings])
+
+        [digest] = digests(user_a)
+        assert digest.data["flagged_count"] == 60
+        assert len(digest.dedupe_key) <= 200

@@ -6,12 +6,11 @@ from __future__ import annotations
 import itertools
 import zoneinfo
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from jeghealth_backend.api.fields import HourMinuteField
+from jeghealth_backend.api.fields import AwareDateTimeField, HourMinuteField
 
 from .choices import AppointmentType, CancelScope, ParticipantRole
 from .models import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, Appointment, AppointmentReschedule, ProviderProfile
@@ -19,22 +18,6 @@ from .recurrence import MAX_RULE_LENGTH
 from .scheduling import MAX_DAYS_OFF, MAX_WORKING_HOURS_ENTRIES
 
 REASON_MAX_LENGTH = 2000
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with a UTC offset. A time without one is refused: it could be anybody's clock."""
-
-    default_error_messages = {"naive": "Give the time with its UTC offset, e.g. 2025-03-31T09:00:00+02:00."}
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is None:
-                self.fail("naive")
-        return super().to_internal_value(value)
 
 
 # --- providers ---------------------------------------------------------------------------------------------

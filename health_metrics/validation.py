@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from jeghealth_backend.api.exceptions import ApplicationError
+from jeghealth_backend.api.exceptions import ApplicationError, first_message
 from jeghealth_backend.metric_catalog import CATALOG, DIASTOLIC, SYSTOLIC, VALUE, Unit
 
 # A phone or device clock a little ahead of ours is normal; further ahead is a reading from the future.
@@ -41,7 +41,7 @@ class ReadingInvalid(ApplicationError):
     default_detail = "The request has invalid fields."
 
     def __init__(self, fields: dict[str, Any], message: str | None = None):
-        super().__init__(message or _first_message(fields), fields=fields)
+        super().__init__(message or first_message(fields), fields=fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,12 +410,3 @@ def _not_for_type(name: str, metric_type: str) -> str:
     if name == VALUE:
         return f"{metric_type} takes systolic_value and diastolic_value, not value."
     return f"{metric_type} takes value, not {name}."
-
-
-def _first_message(fields: dict) -> str:
-    for key, value in fields.items():
-        while isinstance(value, dict) and value:
-            key, value = next(iter(value.items()))
-        if isinstance(value, list) and value:
-            return str(value[0]) if key == "non_field_errors" else f"{key}: {value[0]}"
-    return "The request has invalid fields."

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from rest_framework import status
 from rest_framework.permissions import BasePermission
 
-from jeghealth_backend.api.exceptions import ApplicationError
-
 from .choices import DeviceStatus
+from .exceptions import KeyExpired
 from .models import IoTDevice
 
 # A device that reports an error is still paired and still uploads; inactive and revoked ones are cut off.
 LIVE_STATUSES = (DeviceStatus.PENDING_VERIFICATION, DeviceStatus.ACTIVE, DeviceStatus.ERROR)
-
-
-class KeyExpired(ApplicationError):
-    status_code = status.HTTP_403_FORBIDDEN
-    default_code = "api_key_expired"
-    default_detail = "This API key has expired; the owner rotates it from the app."
 
 
 def _device(request) -> IoTDevice | None:

@@ -20,12 +20,13 @@ from django.utils import timezone
 from accounts.audit import security_event_record
 from accounts.choices import SecurityEventType
 from alerts.services import device_forgotten
-from jeghealth_backend.api.exceptions import ApplicationError, Conflict
+from jeghealth_backend.api.exceptions import Conflict
 from jeghealth_backend.person_cache import person_data_changed
 
 from . import keys
 from .capabilities import ConfigurationInvalid, clean_configuration, offline_after
 from .choices import AlertSeverity, AlertType, DeviceStatus
+from .exceptions import DeviceConfigurationInvalid, DeviceSerialTaken, VerificationCodeBurned, VerificationFailed
 from .models import DeviceAlert, IoTDevice
 from .notices import alert_ended, alert_raised, key_expiring
 from .permissions import LIVE_STATUSES
@@ -36,27 +37,6 @@ logger = logging.getLogger(__name__)
 VERIFICATION_MAX_ATTEMPTS = 5
 LOW_BATTERY_PERCENT = 20
 CUT_OFF_STATUSES = (DeviceStatus.INACTIVE, DeviceStatus.REVOKED)
-
-
-class DeviceConfigurationInvalid(ApplicationError):
-    default_code = "validation_error"
-    default_detail = "The configuration is not valid for this device type."
-
-
-class DeviceSerialTaken(ApplicationError):
-    default_code = "validation_error"
-    default_detail = "You already have a device with this serial number."
-
-
-class VerificationFailed(ApplicationError):
-    default_code = "verification_failed"
-    default_detail = "The verification code is not valid."
-
-
-class VerificationCodeBurned(ApplicationError):
-    status_code = 403
-    default_code = "verification_locked"
-    default_detail = "Too many wrong codes: this pairing code no longer works. Ask the owner to rotate the key."
 
 
 @dataclass(frozen=True)

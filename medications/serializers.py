@@ -10,10 +10,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.validators import RegexValidator
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from jeghealth_backend.api.fields import AwareDateTimeField
 
 from .choices import DosageUnit, DoseForm, DoseStatus, Frequency, LoggedStatus, Severity
 from .models import DoseLog, DrugInteraction, Medication, MedicationCategory, Regimen
@@ -30,22 +31,6 @@ class LocalDateTimeField(serializers.DateTimeField):
         if value is None:
             return None
         return value.astimezone(self.context["tz"]).isoformat()
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """Refuses a time without a UTC offset: a dose time is ambiguous without one."""
-
-    default_error_messages = {"naive": "Include the UTC offset, e.g. 2025-03-08T08:00:00-05:00."}
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is None:
-                self.fail("naive")
-        return super().to_internal_value(value)
 
 
 def money(**kwargs) -> serializers.DecimalField:

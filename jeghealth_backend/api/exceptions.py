@@ -101,7 +101,8 @@ def _field_messages(value: Any) -> Any:
     return [str(value)]
 
 
-def _first_message(fields: dict) -> str:
+def first_message(fields: dict) -> str:
+    """The envelope's one human sentence for validation errors FIELDS: the first message, named by its field."""
     for key, value in fields.items():
         while isinstance(value, dict) and value:
             key, value = next(iter(value.items()))
@@ -138,7 +139,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         response.data = envelope(exc.code, exc.message, exc.fields)
     elif isinstance(exc, exceptions.ValidationError):
         fields = _field_errors(exc.detail)
-        response.data = envelope("validation_error", _first_message(fields), fields)
+        response.data = envelope("validation_error", first_message(fields), fields)
     else:
         code = _code_for(exc)
         detail = getattr(exc, "detail", None)

@@ -4,8 +4,9 @@
 - dose_logs.py: `dose_log`, quantities and the refill reminder, and `doses_mark_missed` (periodic).
 - reminders.py: `dose_reminders_send` (periodic).
 
-Notifications go through `notifications.services.notify` inside the caller's transaction (it sends after commit),
-so a reminder is stored if and only if what triggered it is; its `dedupe_key` keeps a repeat from being stored twice.
+What a person is told is worded in medications/notices.py and goes through `notifications.services.notify` inside
+the caller's transaction (it sends after commit), so a reminder is stored if and only if what triggered it is; its
+`dedupe_key` keeps a repeat from being stored twice. Missed doses are handed to the alert rules (alerts).
 """
 
 from .dose_logs import dose_log, doses_mark_missed

@@ -2,7 +2,7 @@
 periodic recording of missed doses.
 
 Quantity changes are single UPDATEs with F expressions, so concurrent logs never lose a decrement. The refill
-reminder goes through `notifications.services.notify` inside the same transaction (it sends after commit).
+reminder goes through `notices.refill_notify` inside the same transaction (it sends after commit).
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from django.utils import timezone
 from alerts.facts import MissedDose
 from alerts.services import dose_taken, doses_missed
 from jeghealth_backend.person_cache import person_data_changed
-from notifications.choices import Category
-from notifications.services import notify
 
 from ..choices import DoseStatus, Frequency, LoggedStatus
 from ..doses import grace_window, tz_of
 from ..exceptions import DoseInvalid, field_error
 from ..models import DoseLog, Regimen
+from ..notices import refill_notify
 from ..schedule import doses_between, is_scheduled_instant
 
 logger = logging.getLogger("jeghealth.medications")
@@ -142,15 +141,7 @@ def refill_rearm_or_remind(*, regimen_id, now: datetime) -> None:
     if not claimed:
         return
     regimen = Regimen.objects.select_related("user").get(pk=regimen_id)
-    notify(
-        user=regimen.user,
-        category=Category.MEDICATION_REMINDER,
-        # No medication name in the text: pushes show on a lock screen. The app names it from `data.regimen`.
-        title="Time to order a refill",
-        body="One of your medications is running low. Open JEGHealth to see which.",
-        data={"type": "refill", "regimen": str(regimen.pk)},
-        dedupe_key=f"medication_refill:{regimen.pk}:{now.isoformat()}",
-    )
+    refill_notify(regimen=regimen, now=now)
     logger.info("refill_reminder", extra={"regimen_id": str(regimen.pk)})
 
 

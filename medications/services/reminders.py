@@ -1,4 +1,4 @@
-"""Dose reminders: every minute, the doses that are due are reminded once each through `notify`."""
+"""Dose reminders: every minute, the doses that are due are reminded once each (notices.dose_due_notify)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.choices import Category
-from notifications.services import notify
-
 from ..doses import tz_of
 from ..models import DoseLog, Regimen
+from ..notices import dose_due_notify
 from ..schedule import doses_between, next_dose_after
 
 
@@ -44,16 +42,7 @@ def _remind_regimen(regimen: Regimen, *, now: datetime, since: datetime) -> int:
     for instant in instants:
         if instant in logged:
             continue
-        local = instant.astimezone(tz)
-        notify(
-            user=regimen.user,
-            category=Category.MEDICATION_REMINDER,
-            # No medication name in the text: pushes show on a lock screen. The app names it from `data.regimen`.
-            title="Time for your medication",
-            body=f"Your {local:%H:%M} dose is due. Open JEGHealth to log it.",
-            data={"type": "dose", "regimen": str(regimen.pk), "scheduled_for": local.isoformat()},
-            dedupe_key=f"medication_dose:{regimen.pk}:{instant.isoformat()}",
-        )
+        dose_due_notify(regimen=regimen, instant=instant, local=instant.astimezone(tz))
         sent += 1
     Regimen.objects.filter(pk=regimen.pk, next_reminder_at=regimen.next_reminder_at).update(
         next_reminder_at=next_dose_after(regimen, tz, now)

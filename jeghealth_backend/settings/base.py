@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "appointments",
     "medications",
     "reports",
+    # `manage.py seed_demo` (make demo): demo people and their data, through every app's services.
+    "demo",
 ]
 
 MIDDLEWARE = [

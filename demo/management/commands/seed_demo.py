@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from reports import demo
+from demo import seed as demo
 
 
 class Command(BaseCommand):

@@ -9,12 +9,12 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import CareTeamGrant, User
 from appointments.models import Appointment
+from demo import seed as demo
 from health_metrics.models import HealthMetric, HealthMetricTarget
 from iot_devices.models import DeviceDataBatch, IoTDevice
 from jeghealth_backend.metric_catalog import METRIC_TYPES
 from medications.models import DoseLog, Regimen
 from notifications.models import Notification
-from reports import demo
 
 pytestmark = pytest.mark.django_db
 

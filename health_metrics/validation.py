@@ -9,6 +9,7 @@ jumps) live in `quality.py`, applied where readings are stored.
 from __future__ import annotations
 
 import math
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -104,7 +105,8 @@ def clean_reading(raw: dict, *, now: datetime) -> CleanReading:
         factor, shift = unit.factor, unit.shift
         if plan.single:
             given = get("value")
-            if type(given) in _NUMBER_TYPES and given == given and given not in _INFINITIES:
+            # `-_FLOAT_MAX <= given <= _FLOAT_MAX` is false for NaN, the infinities and an int too large for a float.
+            if type(given) in _NUMBER_TYPES and -_FLOAT_MAX <= given <= _FLOAT_MAX:
                 number = given if (factor == 1.0 and not shift) else round((given + shift) * factor, CONVERTED_DECIMALS)
                 if plan.low <= number <= plan.high:
                     return _make(
@@ -246,7 +248,7 @@ def _plan(spec) -> _Plan:
 
 _PLANS = {metric_type: _plan(spec) for metric_type, spec in CATALOG.items()}
 _NUMBER_TYPES = (int, float)
-_INFINITIES = (math.inf, -math.inf)
+_FLOAT_MAX = sys.float_info.max
 # A frozen dataclass's generated __init__ sets each field through object.__setattr__, about twice the cost of
 # the whole rest of the fast path; the slot descriptors set the same fields directly.
 (

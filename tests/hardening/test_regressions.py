@@ -1,5 +1,5 @@
 """Failures the hardening tests found, each kept as a plain test of the fixed behaviour: Schemathesis
-(test_fuzz.py), the fault tests (test_faults.py) and the OWASP checks (test_owasp_api_top10.py)."""
+(test_fuzz.py), the fault tests (test_faults.py) and the OWASP checks (owasp/, one module per item)."""
 
 from __future__ import annotations
 

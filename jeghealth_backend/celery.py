@@ -20,6 +20,11 @@ from .api.logging import REQUEST_ID_HEADER, request_id_var
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jeghealth_backend.settings.base")
 
 
+# How long a web request may try to hand a task to the broker before it gives up and falls back (about a second):
+# a broker that is down must not hold the person's request for Celery's default of minutes.
+ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
 class BaseTask(Task):
     # A database that restarted or dropped the connection is transient too: retry after backoff (checklist D10).
     autoretry_for = (ConnectionError, TimeoutError, OSError, DatabaseOperationalError)

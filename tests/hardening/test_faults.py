@@ -35,6 +35,7 @@ import pytest
 from django.conf import settings
 
 from jeghealth_backend.celery import app as celery_app
+from tests.notifications.fakes import FakeSMTP, ThreadingTCPServer, smtp_handler
 
 BASE_DIR = Path(settings.BASE_DIR)
 VENV_BIN = BASE_DIR / ".venv" / "bin"
@@ -197,6 +198,10 @@ class Stack:
         self.base = f"http://127.0.0.1:{self.web_port}"
         self.web: Process | None = None
         self.workers: list[Process] = []
+        # Account mail goes to a local SMTP server, so a test can see what the web process and the workers sent.
+        self.smtp = FakeSMTP()
+        self.smtp_server = ThreadingTCPServer(("127.0.0.1", 0), smtp_handler(self.smtp))
+        threading.Thread(target=self.smtp_server.serve_forever, daemon=True).start()
 
     def env(self, **extra: str) -> dict:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))}
@@ -211,7 +216,7 @@ class Stack:
             "CELERY_VISIBILITY_TIMEOUT": "30",
             "CELERY_TASK_SOFT_TIME_LIMIT": "20",
             "CELERY_TASK_TIME_LIMIT": "25",
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            "EMAIL_URL": f"smtp://127.0.0.1:{self.smtp_server.server_address[1]}",
             "LOG_LEVEL": "WARNING",
             **extra,
         }
@@ -245,6 +250,7 @@ class Stack:
                 process.stop()
         self.redis.stop()
         self.pg.stop()
+        self.smtp_server.shutdown()
 
     def worker(self, *, chunk_delay: float = 0.0, chunk_size: int = 1000) -> Process:
         log = self.folder / f"worker-{len(self.workers)}.log"
@@ -472,6 +478,25 @@ class TestFaults:
         uploads.assert_stored_exactly_once()
         assert stack.healthy()
         assert_the_web_process_answers(stack, pid)
+
+    def test_a_sign_up_while_redis_is_down_still_sends_its_verification_email(self, stack):
+        email = f"outage-{uuid.uuid4().hex[:8]}@example.org"
+        person = {"email": email, "username": email.split("@")[0], "first_name": "Ada", "last_name": "Outage",
+                  "password": "Str0ng-and-l0ng!", "password_confirm": "Str0ng-and-l0ng!"}  # fmt: skip
+        stack.redis.stop()
+        try:
+            status, body = stack.request("POST", "/api/v1/auth/register/", person, timeout=30)
+        finally:
+            stack.redis.start()
+
+        assert status == 201, body
+        # No queue could take the message, so the web process sent it itself: the link arrives without a worker.
+        wait_until(
+            lambda: any(email in message["to"] for message in stack.smtp.messages),
+            timeout=15,
+            message=lambda: f"no verification e-mail reached SMTP:\n{tail(stack.web.log)}",
+        )
+        assert "account_mail_sent_inline" in tail(stack.web.log, 200_000)
 
     def test_postgres_restarted_while_a_worker_processes(self, stack, workers):
         workers(chunk_delay=0.4, chunk_size=500)

@@ -256,7 +256,7 @@ def run_workload(workload: Workload, rounds: int) -> str:
         triggered.clear()
         started = time.perf_counter()
         for batch_pk in batch_pks:
-            assert ingestion.batch_process(batch_pk=batch_pk).outcome is ingestion.Outcome.DONE
+            assert ingestion.batch_process(batch_pk=batch_pk).outcome is ingestion.Outcome.FINALISED
         worker = time.perf_counter() - started
         celery_app.conf.task_always_eager = False
         assert services.IoTDevice.objects.get(pk=device.pk).batches.filter(status="completed").count() == len(batches)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 from kombu.exceptions import OperationalError
 
+from health_metrics import device_writes
 from health_metrics.anomalies import check_batch
 from health_metrics.models import HealthMetric, PendingAnomalyCheck, PendingRollup
 from health_metrics.selectors import BatchReadings, readings_written
@@ -36,7 +37,7 @@ def receive(paired, readings, batch_id=None) -> DeviceDataBatch:
 
 def processed(paired, readings, batch_id=None) -> DeviceDataBatch:
     batch = receive(paired, readings, batch_id)
-    assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+    assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINALISED
     batch.refresh_from_db()
     return batch
 
@@ -76,7 +77,7 @@ class TestWhatIsStored:
 
     def test_it_tells_health_metrics_what_changed_once_the_batch_is_final(self, watch_a, user_a):
         readings = [reading("heart_rate", 70, minutes_ago=90), reading("steps", 10, minutes_ago=30)]
-        with mock.patch("iot_devices.ingestion.metrics_changed") as changed:
+        with mock.patch("health_metrics.device_writes.metrics_changed") as changed:
             batch = processed(watch_a, readings)
         changed.assert_called_once()
         kwargs = changed.call_args.kwargs
@@ -118,7 +119,7 @@ class TestWhatIsStored:
     def test_a_batch_that_stored_nothing_new_tells_nobody(self, watch_a):
         readings = heart_rates(3)
         processed(watch_a, readings)
-        with mock.patch("iot_devices.ingestion.metrics_changed") as changed:
+        with mock.patch("health_metrics.device_writes.metrics_changed") as changed:
             again = processed(watch_a, readings)
         assert (again.accepted_count, again.already_stored_count) == (3, 3)
         changed.assert_not_called()
@@ -210,7 +211,7 @@ class TestChunksAndDeliveries:
         readings[4] = {"metric_type": "heart_rate", "value": -1, "recorded_at": readings[4]["recorded_at"]}
         batch = receive(watch_a, readings)
         calls = {"n": 0}
-        real_insert = ingestion.device_readings_insert
+        real_insert = device_writes.device_readings_insert
 
         def crash_on_second_chunk(*args, **kwargs):
             calls["n"] += 1
@@ -220,7 +221,7 @@ class TestChunksAndDeliveries:
             return stored
 
         with (
-            mock.patch.object(ingestion, "device_readings_insert", crash_on_second_chunk),
+            mock.patch.object(device_writes, "device_readings_insert", crash_on_second_chunk),
             pytest.raises(OperationalError),
         ):
             ingestion.batch_process(batch_pk=batch.pk)
@@ -231,7 +232,7 @@ class TestChunksAndDeliveries:
         # The redelivery waits for the lease, then resumes at the first uncommitted chunk.
         assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.LEASED
         with freeze_time(timezone.now() + timedelta(seconds=121)):
-            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINALISED
         batch.refresh_from_db()
         assert (batch.status, batch.accepted_count, batch.rejected_count, batch.attempts) == (
             "partially_failed",
@@ -265,8 +266,8 @@ class TestChunksAndDeliveries:
 
     def test_a_finished_batch_is_not_processed_again(self, watch_a):
         batch = processed(watch_a, heart_rates(2))
-        assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINISHED
-        assert process_batch.apply(args=[str(batch.pk)]).get() == "finished"
+        assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.ALREADY_FINAL
+        assert process_batch.apply(args=[str(batch.pk)]).get() == "already_final"
         assert HealthMetric.objects.count() == 2
 
     def test_a_deleted_batch_is_a_logged_no_op(self, db):
@@ -288,7 +289,7 @@ class TestChunksAndDeliveries:
     def test_a_batch_claimed_too_often_is_failed_not_looped(self, watch_a):
         batch = receive(watch_a, heart_rates(2))
         DeviceDataBatch.objects.filter(pk=batch.pk).update(status="processing", attempts=2, lease_expires_at=None)
-        assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+        assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINALISED
         batch.refresh_from_db()
         assert batch.status == "failed"
         assert "Gave up" in batch.failure_reason
@@ -305,7 +306,7 @@ class TestChunksAndDeliveries:
                 ingestion.batch_process(batch_pk=batch.pk)
             DeviceDataBatch.objects.filter(pk=batch.pk).update(lease_expires_at=None)
         with unreadable:
-            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINALISED
         batch.refresh_from_db()
         assert (batch.status, batch.attempts) == ("failed", 3)
         assert not HealthMetric.objects.exists()
@@ -319,8 +320,8 @@ class TestChunksAndDeliveries:
         ):
             ingestion.batch_process(batch_pk=batch.pk)
         DeviceDataBatch.objects.filter(pk=batch.pk).update(attempts=2, lease_expires_at=None)
-        with mock.patch("iot_devices.ingestion.metrics_changed") as changed:
-            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+        with mock.patch("health_metrics.device_writes.metrics_changed") as changed:
+            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINALISED
         batch.refresh_from_db()
         assert (batch.status, batch.accepted_count) == ("failed", 2)
         kwargs = changed.call_args.kwargs

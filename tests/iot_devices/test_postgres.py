@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from health_metrics import device_writes
 from health_metrics.models import HealthMetric
 from iot_devices import ingestion
 from iot_devices.models import DeviceDataBatch
@@ -40,7 +41,7 @@ def receive(paired, readings) -> DeviceDataBatch:
 
 def spy_inserts():
     """Patch the insert to record, per call, whether it skipped stored readings and whether it failed."""
-    real = ingestion.device_readings_insert
+    real = device_writes.device_readings_insert
     calls: list[tuple[bool, str]] = []
 
     def insert(*args, skip_stored, **kwargs):
@@ -52,7 +53,7 @@ def spy_inserts():
         calls.append((skip_stored, f"stored {stored}"))
         return stored
 
-    return mock.patch.object(ingestion, "device_readings_insert", insert), calls
+    return mock.patch.object(device_writes, "device_readings_insert", insert), calls
 
 
 @override_settings(IOT_INGEST_CHUNK_SIZE=3)
@@ -64,7 +65,7 @@ def test_new_readings_take_the_plain_insert_and_an_overlapping_chunk_is_redone_s
     patch, calls = spy_inserts()
     with patch:
         batch = receive(watch, readings[2:])
-        assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+        assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINALISED
 
     # Chunks [2,3,4] and [5,6,7] and [8]: the first overlaps two stored readings.
     assert calls == [
@@ -91,7 +92,7 @@ def test_overlapping_batches_of_one_device_processed_at_once_store_every_reading
         lambda: ingestion.batch_process(batch_pk=second.pk),
     )
 
-    assert [r.outcome for r in results] == [ingestion.Outcome.DONE, ingestion.Outcome.DONE], results
+    assert [r.outcome for r in results] == [ingestion.Outcome.FINALISED, ingestion.Outcome.FINALISED], results
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == ("completed", "completed")

@@ -64,7 +64,7 @@ def _insert_sql(*, given_ids: bool, on_conflict: str) -> str:
     return f"""
 INSERT INTO {_TABLE} (
     id, user_id, metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit,
-    recorded_at, source, device_id, batch_id, is_manual_entry, notes, metadata, quality, is_anomaly,
+    recorded_at, source, device_id, device_data_batch_id, is_manual_entry, notes, metadata, quality, is_anomaly,
     anomaly_reason, client_record_id, created_at
 )
 SELECT {id_value}, %b, r.metric_type, r.value, r.systolic_value, r.diastolic_value, r.unit, r.entered_value,
@@ -86,7 +86,7 @@ _INSERT_DEVICE_SKIPPING_SQL = _insert_sql(given_ids=False, on_conflict=_CONFLICT
 @dataclass(frozen=True, slots=True)
 class Origin:
     """What every row of one insert shares: whose readings, from where, and when they were stored.
-    `batch_pk` is the id of our `DeviceDataBatch` row (unique everywhere, unlike the device's own batch_id)."""
+    `batch_pk` is the id of our `DeviceDataBatch` row (unique everywhere, unlike the device's own `device_batch_id`)."""
 
     user_id: uuid.UUID
     created_at: datetime
@@ -199,7 +199,7 @@ def device_readings_insert(new: NewReadings, *, skip_stored: bool = True) -> int
 
 _COPY_SQL = f"""COPY {_TABLE} (
     id, user_id, metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit,
-    recorded_at, source, device_id, batch_id, is_manual_entry, notes, metadata, quality, is_anomaly,
+    recorded_at, source, device_id, device_data_batch_id, is_manual_entry, notes, metadata, quality, is_anomaly,
     anomaly_reason, client_record_id, created_at
 ) FROM STDIN (FORMAT BINARY)"""
 _COPY_TYPES = [
@@ -248,7 +248,7 @@ def metric_rows(new: NewReadings) -> list[HealthMetric]:
             recorded_at=r.recorded_at,
             source=origin.source,
             device_id=origin.device_id,
-            batch_id=origin.batch_pk,
+            device_data_batch_id=origin.batch_pk,
             is_manual_entry=manual,
             notes=r.notes,
             metadata=r.metadata,

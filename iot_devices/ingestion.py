@@ -87,17 +87,18 @@ class ProcessResult:
 # --- accepting -----------------------------------------------------------------------------------------------
 
 
-def batch_receive(*, device: IoTDevice, batch_id: uuid.UUID, readings: list) -> tuple[DeviceDataBatch, bool]:
+def batch_receive(*, device: IoTDevice, device_batch_id: uuid.UUID, readings: list) -> tuple[DeviceDataBatch, bool]:
     """Store an upload as received and enqueue its processing after commit; (batch, created).
 
-    The same batch_id from the same device returns the stored batch and changes nothing: the unique key
-    (device, batch_id) decides, so two concurrent replays store one batch.
+    The same DEVICE_BATCH_ID (the device's own id of the upload, `batch_id` in the API) from the same device
+    returns the stored batch and changes nothing: the unique key (device, device_batch_id) decides, so two
+    concurrent replays store one batch.
     """
     now = timezone.now()
     batch = DeviceDataBatch(
         id=uuid.uuid4(),
         device_id=device.pk,
-        batch_id=batch_id,
+        device_batch_id=device_batch_id,
         payload=readings,
         received_count=len(readings),
         received_at=now,
@@ -109,7 +110,7 @@ def batch_receive(*, device: IoTDevice, batch_id: uuid.UUID, readings: list) -> 
             # robust: whatever the enqueue raises, the upload has been stored and is answered 202.
             transaction.on_commit(partial(batch_enqueue, batch_pk=batch.id), robust=True)
     except IntegrityError:
-        existing = DeviceDataBatch.objects.defer("payload").get(device_id=device.pk, batch_id=batch_id)
+        existing = DeviceDataBatch.objects.defer("payload").get(device_id=device.pk, device_batch_id=device_batch_id)
         return existing, False
     logger.info("batch_received", extra={"batch_pk": str(batch.id), "device_id": str(device.pk)})
     return batch, True
@@ -371,7 +372,7 @@ def _finish(
                 device=batch.device,
                 alert_type=AlertType.SYNC_FAILURE,
                 severity=AlertSeverity.WARNING,
-                message=f"Upload {batch.batch_id} failed: {failure_reason}"[:255],
+                message=f"Upload {batch.device_batch_id} failed: {failure_reason}"[:255],
             )
     logger.info(
         "batch_processed",

@@ -374,7 +374,8 @@ class Uploads:
             )
             assert (stored, distinct, accepted, rejected) == (count, count, count, 0), server_id
         [(batches,)] = pg.query(
-            "SELECT count(*) FROM iot_devices_devicedatabatch WHERE batch_id = ANY(%s::uuid[])", list(self.accepted)
+            "SELECT count(*) FROM iot_devices_devicedatabatch WHERE device_batch_id = ANY(%s::uuid[])",
+            list(self.accepted),
         )
         assert batches == len(self.accepted), "a batch_id was stored as two batches"
 

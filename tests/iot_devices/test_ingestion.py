@@ -31,7 +31,9 @@ pytestmark = pytest.mark.django_db
 def receive(paired, readings, batch_id=None) -> DeviceDataBatch:
     """Store a batch as the upload endpoint does, without processing it."""
     with mock.patch.object(process_batch, "apply_async"):
-        batch, _ = ingestion.batch_receive(device=paired.device, batch_id=batch_id or uuid.uuid4(), readings=readings)
+        batch, _ = ingestion.batch_receive(
+            device=paired.device, device_batch_id=batch_id or uuid.uuid4(), readings=readings
+        )
     return batch
 
 
@@ -46,7 +48,7 @@ class TestWhatIsStored:
     def test_valid_readings_are_stored_for_the_owner_as_device_readings(self, watch_a, user_a):
         batch = processed(watch_a, [reading("heart_rate", 70), reading("steps", 1200, minutes_ago=30)])
         assert (batch.status, batch.accepted_count, batch.rejected_count) == ("completed", 2, 0)
-        rows = HealthMetric.objects.filter(batch_id=batch.pk)
+        rows = HealthMetric.objects.filter(device_data_batch_id=batch.pk)
         assert rows.count() == 2
         for row in rows:
             assert (row.user_id, row.device_id, row.source, row.is_manual_entry) == (
@@ -60,7 +62,7 @@ class TestWhatIsStored:
         batch = processed(watch_a, [reading(user=str(user_b.id), patient=str(user_b.id), user_id=str(user_b.id))])
         assert batch.accepted_count == 1
         assert not HealthMetric.objects.filter(user=user_b).exists()
-        assert HealthMetric.objects.get(batch_id=batch.pk).user_id == user_a.id
+        assert HealthMetric.objects.get(device_data_batch_id=batch.pk).user_id == user_a.id
 
     def test_units_are_converted_to_the_canonical_one(self, user_a):
         scale = pair_device(user_a, device_type="smart_scale")
@@ -103,7 +105,7 @@ class TestWhatIsStored:
         check = PendingAnomalyCheck.objects.get(user_id=user_a.id)
         assert (check.batch_id, check.reading_ids) == (batch.pk, [])
         assert set(readings_written(user_id=user_a.id, batch=check_batch(check))) == set(
-            HealthMetric.objects.filter(batch_id=batch.pk)
+            HealthMetric.objects.filter(device_data_batch_id=batch.pk)
         )
 
     def test_a_lost_detection_task_of_a_batch_is_made_up_by_the_sweep(self, watch_a, user_a):
@@ -111,7 +113,7 @@ class TestWhatIsStored:
         batch = processed(watch_a, [reading("heart_rate", 35, minutes_ago=20), reading("heart_rate", 70)])
         PendingAnomalyCheck.objects.update(created_at=timezone.now() - timedelta(minutes=6))
         sweep_anomaly_checks()
-        flagged = HealthMetric.objects.filter(batch_id=batch.pk, is_anomaly=True)
+        flagged = HealthMetric.objects.filter(device_data_batch_id=batch.pk, is_anomaly=True)
         assert [m.value for m in flagged] == [35]
         assert flagged.get().anomaly_reason.startswith("critical: heart rate at or below 40")
         assert not PendingAnomalyCheck.objects.exists()
@@ -201,7 +203,7 @@ class TestOverlappingBatches:
         assert (first.accepted_count, first.already_stored_count) == (4, 0)
         assert (second.status, second.accepted_count, second.already_stored_count) == ("completed", 4, 2)
         assert HealthMetric.objects.count() == 6
-        assert HealthMetric.objects.filter(batch_id=second.pk).count() == 2
+        assert HealthMetric.objects.filter(device_data_batch_id=second.pk).count() == 2
 
 
 class TestChunksAndDeliveries:
@@ -355,7 +357,9 @@ class TestBrokerDown:
     def test_the_sweeper_enqueues_it_once_the_broker_is_back(self, watch_a, django_capture_on_commit_callbacks):
         down = mock.patch.object(process_batch, "apply_async", side_effect=OperationalError("down"))
         with down as enqueue, django_capture_on_commit_callbacks(execute=True):
-            batch, _ = ingestion.batch_receive(device=watch_a.device, batch_id=uuid.uuid4(), readings=heart_rates(3))
+            batch, _ = ingestion.batch_receive(
+                device=watch_a.device, device_batch_id=uuid.uuid4(), readings=heart_rates(3)
+            )
         enqueue.assert_called_once()
         assert requeue_stale_batches.apply().get() == 0  # too fresh: it may still be in a queue
         with freeze_time(timezone.now() + timedelta(minutes=3)):

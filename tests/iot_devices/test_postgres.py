@@ -35,7 +35,7 @@ pytestmark = [
 
 def receive(paired, readings) -> DeviceDataBatch:
     with mock.patch.object(process_batch, "apply_async"):
-        batch, _ = ingestion.batch_receive(device=paired.device, batch_id=uuid.uuid4(), readings=readings)
+        batch, _ = ingestion.batch_receive(device=paired.device, device_batch_id=uuid.uuid4(), readings=readings)
     return batch
 
 
@@ -77,7 +77,7 @@ def test_new_readings_take_the_plain_insert_and_an_overlapping_chunk_is_redone_s
     batch.refresh_from_db()
     assert (batch.status, batch.accepted_count, batch.already_stored_count) == ("completed", 7, 2)
     assert HealthMetric.objects.count() == 9
-    assert HealthMetric.objects.filter(batch_id=batch.pk).count() == 5
+    assert HealthMetric.objects.filter(device_data_batch_id=batch.pk).count() == 5
 
 
 @override_settings(IOT_INGEST_CHUNK_SIZE=50)
@@ -101,6 +101,8 @@ def test_overlapping_batches_of_one_device_processed_at_once_store_every_reading
     assert first.already_stored_count + second.already_stored_count == 100
     assert HealthMetric.objects.count() == 300
     assert HealthMetric.objects.values("recorded_at").distinct().count() == 300
-    stored_by = {batch.pk: HealthMetric.objects.filter(batch_id=batch.pk).count() for batch in (first, second)}
+    stored_by = {
+        batch.pk: HealthMetric.objects.filter(device_data_batch_id=batch.pk).count() for batch in (first, second)
+    }
     assert stored_by[first.pk] == 200 - first.already_stored_count
     assert stored_by[second.pk] == 200 - second.already_stored_count

@@ -212,7 +212,7 @@ def upload(paired, readings) -> str:
 
 
 def assert_stored_exactly_once(batch_pk, expected: int) -> None:
-    rows = HealthMetric.objects.filter(batch_id=batch_pk)
+    rows = HealthMetric.objects.filter(device_data_batch_id=batch_pk)
     assert rows.count() == expected
     assert rows.values("metric_type", "recorded_at").distinct().count() == expected
     batch = batch_row(batch_pk)
@@ -260,7 +260,7 @@ class TestWithARealWorker:
         killed = batch_row(batch_pk)
         assert killed.status == "processing"
         assert killed.processed_count < 3000
-        assert HealthMetric.objects.filter(batch_id=batch_pk).count() == killed.processed_count
+        assert HealthMetric.objects.filter(device_data_batch_id=batch_pk).count() == killed.processed_count
 
         fresh = workers()
         time.sleep(LEASE_SECONDS)  # the dead worker's lease runs out; beat's sweeper then enqueues it again

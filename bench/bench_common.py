@@ -7,7 +7,7 @@ import sys
 # Every column of health_metrics_healthmetric, in the order the COPY rows give them, with their binary types.
 COPY_COLUMNS = (
     "id, user_id, metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit, "
-    "recorded_at, source, device_id, batch_id, is_manual_entry, notes, metadata, quality, is_anomaly, "
+    "recorded_at, source, device_id, device_data_batch_id, is_manual_entry, notes, metadata, quality, is_anomaly, "
     "anomaly_reason, client_record_id, created_at"
 )
 COPY_TYPES = [

@@ -255,7 +255,8 @@ def verify(dsn: dict, rec: Recorder, timeout: float) -> tuple[float, list[str]]:
         rows = conn.execute(
             "SELECT b.id::text, b.accepted_count, b.rejected_count, count(m.id), "
             "count(DISTINCT (m.metric_type, m.recorded_at)) FROM iot_devices_devicedatabatch b "
-            "LEFT JOIN health_metrics_healthmetric m ON m.batch_id = b.id WHERE b.id = ANY(%s::uuid[]) GROUP BY b.id",
+            "LEFT JOIN health_metrics_healthmetric m ON m.device_data_batch_id = b.id "
+            "WHERE b.id = ANY(%s::uuid[]) GROUP BY b.id",
             [ids],
         ).fetchall()
         sizes = {server_id: size for server_id, size in rec.accepted.values()}
@@ -263,7 +264,7 @@ def verify(dsn: dict, rec: Recorder, timeout: float) -> tuple[float, list[str]]:
             if (accepted, rejected, stored, distinct) != (sizes[server_id], 0, sizes[server_id], sizes[server_id]):
                 problems.append(f"batch {server_id}: accepted {accepted}, rejected {rejected}, stored {stored}")
         twice = conn.execute(
-            "SELECT count(*) FROM (SELECT device_id, batch_id FROM iot_devices_devicedatabatch "
+            "SELECT count(*) FROM (SELECT device_id, device_batch_id FROM iot_devices_devicedatabatch "
             "GROUP BY 1, 2 HAVING count(*) > 1) d"
         ).fetchone()[0]
         if twice:

@@ -246,7 +246,7 @@ def _device_history(patient: User, tz, first_day: date, days: int, now: datetime
         if not payload:
             continue
         batch, created = ingestion.batch_receive(
-            device=device, batch_id=uuid.uuid5(NAMESPACE, f"{device.pk}:{day.isoformat()}"), readings=payload
+            device=device, device_batch_id=uuid.uuid5(NAMESPACE, f"{device.pk}:{day.isoformat()}"), readings=payload
         )
         # Also enqueued after commit; processing here makes the readings appear even when no worker is up.
         ingestion.batch_process(batch_pk=batch.pk)

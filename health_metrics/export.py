@@ -18,7 +18,7 @@ READING_FIELDS = (
     "recorded_at",
     "source",
     "device_id",
-    "batch_id",
+    "device_data_batch_id",
     "is_manual_entry",
     "notes",
     "metadata",

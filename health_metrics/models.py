@@ -84,7 +84,7 @@ class HealthMetric(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    batch_id = models.UUIDField(null=True, blank=True)
+    device_data_batch_id = models.UUIDField(null=True, blank=True)
     is_manual_entry = models.BooleanField(default=True)
     notes = EncryptedTextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
@@ -247,8 +247,9 @@ class PendingAnomalyCheck(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     reading_ids = models.JSONField(default=list)
-    # Or, for IoT ingestion, the readings one device batch stored (`HealthMetric.batch_id`), recorded in this
-    # range: one row per batch instead of thousands of ids, found through the (user, recorded_at) index.
+    # Or, for IoT ingestion, the readings one device batch stored (`HealthMetric.device_data_batch_id`, our batch
+    # row's id), recorded in this range: one row per batch instead of thousands of ids, found through the
+    # (user, recorded_at) index.
     batch_id = models.UUIDField(null=True, blank=True)
     recorded_from = models.DateTimeField(null=True, blank=True)
     recorded_to = models.DateTimeField(null=True, blank=True)

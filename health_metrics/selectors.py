@@ -33,9 +33,9 @@ def metric_get(*, user, metric_id) -> HealthMetric:
 
 @dataclass(frozen=True, slots=True)
 class BatchReadings:
-    """The readings one IoT device batch stored (`HealthMetric.batch_id` is our batch row's id), all recorded
-    between START and END: the range lets the (user, recorded_at) index find them without an index on batch_id,
-    which every device insert would pay for."""
+    """The readings one IoT device batch stored (`HealthMetric.device_data_batch_id` is our batch row's id), all
+    recorded between START and END: the range lets the (user, recorded_at) index find them without an index on
+    that column, which every device insert would pay for."""
 
     pk: uuid.UUID
     start: datetime
@@ -53,7 +53,7 @@ def readings_written(*, user_id, ids: Iterable = (), batch: BatchReadings | None
     """The readings of USER_ID that one write stored or changed: listed by IDS, or those of a device BATCH."""
     readings = HealthMetric.objects.filter(user_id=user_id)
     if batch is not None:
-        return readings.filter(batch_id=batch.pk, recorded_at__gte=batch.start, recorded_at__lte=batch.end)
+        return readings.filter(device_data_batch_id=batch.pk, recorded_at__gte=batch.start, recorded_at__lte=batch.end)
     return readings.filter(pk__in=list(ids))
 
 

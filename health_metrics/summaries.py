@@ -89,42 +89,95 @@ def _lock(user_id, metric_type: str) -> None:
 
 
 def rollups_refresh(*, user_id, metric_type: str, start: datetime, end: datetime) -> None:
-    """Recompute the daily, weekly and monthly rollups of every bucket holding an instant from START to END."""
+    """Recompute the daily, weekly and monthly rollups of every bucket holding an instant from START to END.
+
+    The days touched are aggregated from the readings; their weeks and months from the daily rollups (count,
+    min, max and sum add up exactly), so a batch landing in a month reads its few days, not the whole month
+    again. Every write refreshes its days through here, so the dailies a week or month adds up are current.
+    """
     tz = _profile_tz(user_id)
     if tz is None:  # the account is gone
         return
     first, last = local_date(start, tz), local_date(end, tz)
+    spec = CATALOG[metric_type]
     with transaction.atomic():
         _lock(user_id, metric_type)
         now = timezone.now()
-        for period in Period.values:
+        for period in Period.values:  # daily first: the longer periods add its rows up
             bucket_from = period_start(first, period)
             bucket_to = next_period_start(period_start(last, period), period)
-            buckets = aggregate_buckets(
-                user_id=user_id, metric_type=metric_type, period=period, tz=tz, first_day=bucket_from, end_day=bucket_to
-            )
-            HealthMetricSummary.objects.filter(
+            buckets = None
+            if period != Period.DAILY:
+                buckets = _buckets_from_daily(user_id, spec, period, tz, bucket_from, bucket_to)
+            if buckets is None:
+                buckets = aggregate_buckets(
+                    user_id=user_id,
+                    metric_type=metric_type,
+                    period=period,
+                    tz=tz,
+                    first_day=bucket_from,
+                    end_day=bucket_to,
+                )
+            _replace_buckets(user_id, metric_type, period, tz, bucket_from, bucket_to, buckets, now)
+
+
+def _buckets_from_daily(
+    user_id, spec: MetricSpec, period: str, tz: tzinfo, first_day: date, end_day: date
+) -> dict[date, dict[str, Any]] | None:
+    """The PERIOD buckets from local FIRST_DAY to END_DAY added up from the daily rollups, or None when some
+    of those are of another timezone (the person moved: aggregate the readings instead)."""
+    columns = _columns(spec)
+    dailies = list(
+        HealthMetricSummary.objects.filter(
+            user_id=user_id,
+            metric_type=spec.metric_type,
+            period=Period.DAILY,
+            period_start__gte=first_day,
+            period_start__lt=end_day,
+        ).values("period_start", "tz_name", "count", *columns)
+    )
+    if any(row["tz_name"] != tz.key for row in dailies):
+        return None
+    buckets: dict[date, dict[str, Any]] = {}
+    for row in sorted(dailies, key=lambda r: r["period_start"]):
+        bucket = buckets.setdefault(period_start(row["period_start"], period), {"count": 0})
+        bucket["count"] += row["count"]
+        for column in columns:
+            value, held = row[column], bucket.get(column)
+            if value is None or held is None:
+                bucket[column] = held if value is None else value
+            elif column.endswith("min"):
+                bucket[column] = min(held, value)
+            elif column.endswith("max"):
+                bucket[column] = max(held, value)
+            else:
+                bucket[column] = held + value
+    return buckets
+
+
+def _replace_buckets(user_id, metric_type: str, period: str, tz, bucket_from, bucket_to, buckets, now) -> None:
+    HealthMetricSummary.objects.filter(
+        user_id=user_id,
+        metric_type=metric_type,
+        period=period,
+        period_start__gte=bucket_from,
+        period_start__lt=bucket_to,
+    ).delete()
+    HealthMetricSummary.objects.bulk_create(
+        [
+            HealthMetricSummary(
                 user_id=user_id,
                 metric_type=metric_type,
                 period=period,
-                period_start__gte=bucket_from,
-                period_start__lt=bucket_to,
-            ).delete()
-            HealthMetricSummary.objects.bulk_create(
-                [
-                    HealthMetricSummary(
-                        user_id=user_id,
-                        metric_type=metric_type,
-                        period=period,
-                        period_start=day,
-                        tz_name=tz.key,
-                        computed_at=now,
-                        **row,
-                    )
-                    for day, row in buckets.items()
-                ],
-                batch_size=500,
+                period_start=day,
+                tz_name=tz.key,
+                computed_at=now,
+                **row,
             )
+            for day, row in buckets.items()
+        ],
+        batch_size=500,
+    )
 
 
 def rollups_refresh_pending(*, pending: list[PendingRollup]) -> int:

@@ -76,7 +76,7 @@ class DeviceDataBatchAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_owner_field = "device__owner"
 
     list_display = [
-        short_column("batch_id", "batch"),
+        short_column("device_batch_id", "batch"),
         "device",
         "status",
         "received_count",
@@ -85,7 +85,7 @@ class DeviceDataBatchAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "received_at",
     ]
     list_filter = ["status"]
-    search_fields = ["batch_id", "id", "device__serial_number"]
+    search_fields = ["device_batch_id", "id", "device__serial_number"]
     list_select_related = ["device"]
     date_hierarchy = "received_at"
 

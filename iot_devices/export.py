@@ -25,7 +25,7 @@ DEVICE_FIELDS = (
 BATCH_FIELDS = (
     "id",
     "device_id",
-    "batch_id",
+    "device_batch_id",
     "status",
     "received_count",
     "accepted_count",

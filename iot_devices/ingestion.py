@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,13 +45,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from accounts.models import UserProfile
-from health_metrics.models import Source
-from health_metrics.quality import assess
-from health_metrics.selectors import BatchReadings
-from health_metrics.services import metrics_changed, rollups_mark_pending, rollups_unmark_pending
-from health_metrics.storage import NewReadings, Origin, OwnerGone, device_readings_insert
-from health_metrics.validation import CleanReading, ReadingInvalid, clean_reading
+from health_metrics.device_writes import (
+    Accepted,
+    DeviceBatch,
+    OwnerGone,
+    Span,
+    batch_judge,
+    batch_stored,
+    chunk_store,
+    keys_accepted,
+)
 from jeghealth_backend.gc_pause import gc_paused
 
 from .capabilities import allowed_metric_types
@@ -70,10 +72,10 @@ ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 
 
 class Outcome(enum.Enum):
     MISSING = "missing"  # deleted (with its device) or never existed
-    FINISHED = "finished"  # final status already: a redelivery or a duplicate message
+    ALREADY_FINAL = "already_final"  # an earlier delivery had finished it: a redelivery or a duplicate message
     LEASED = "leased"  # another delivery holds a live lease
     LOST_LEASE = "lost_lease"  # our lease ran out and another delivery took the batch over
-    DONE = "done"  # this delivery brought the batch to a final status
+    FINALISED = "finalised"  # this delivery brought the batch to its final status
 
 
 @dataclass(frozen=True)
@@ -85,17 +87,18 @@ class ProcessResult:
 # --- accepting -----------------------------------------------------------------------------------------------
 
 
-def batch_receive(*, device: IoTDevice, batch_id: uuid.UUID, readings: list) -> tuple[DeviceDataBatch, bool]:
+def batch_receive(*, device: IoTDevice, device_batch_id: uuid.UUID, readings: list) -> tuple[DeviceDataBatch, bool]:
     """Store an upload as received and enqueue its processing after commit; (batch, created).
 
-    The same batch_id from the same device returns the stored batch and changes nothing: the unique key
-    (device, batch_id) decides, so two concurrent replays store one batch.
+    The same DEVICE_BATCH_ID (the device's own id of the upload, `batch_id` in the API) from the same device
+    returns the stored batch and changes nothing: the unique key (device, device_batch_id) decides, so two
+    concurrent replays store one batch.
     """
     now = timezone.now()
     batch = DeviceDataBatch(
         id=uuid.uuid4(),
         device_id=device.pk,
-        batch_id=batch_id,
+        device_batch_id=device_batch_id,
         payload=readings,
         received_count=len(readings),
         received_at=now,
@@ -107,7 +110,7 @@ def batch_receive(*, device: IoTDevice, batch_id: uuid.UUID, readings: list) -> 
             # robust: whatever the enqueue raises, the upload has been stored and is answered 202.
             transaction.on_commit(partial(batch_enqueue, batch_pk=batch.id), robust=True)
     except IntegrityError:
-        existing = DeviceDataBatch.objects.defer("payload").get(device_id=device.pk, batch_id=batch_id)
+        existing = DeviceDataBatch.objects.defer("payload").get(device_id=device.pk, device_batch_id=device_batch_id)
         return existing, False
     logger.info("batch_received", extra={"batch_pk": str(batch.id), "device_id": str(device.pk)})
     return batch, True
@@ -188,50 +191,58 @@ def _process(batch_pk: uuid.UUID | str) -> ProcessResult:
         if row is None:
             return ProcessResult(Outcome.MISSING)
         if row["status"] not in (BatchStatus.RECEIVED, BatchStatus.PROCESSING):
-            return ProcessResult(Outcome.FINISHED)
+            return ProcessResult(Outcome.ALREADY_FINAL)
         expires = row["lease_expires_at"] or claimed_at
         return ProcessResult(Outcome.LEASED, retry_in=max(1.0, (expires - claimed_at).total_seconds() + 1))
 
     batch = DeviceDataBatch.objects.select_related("device").defer("payload").get(pk=batch_pk)
     log = {"batch_pk": str(batch.id), "device_id": str(batch.device_id), "attempt": batch.attempts}
-    device = batch.device
-    allowed = allowed_metric_types(device.device_type, device.configuration)
-    # Validation is against the upload time, so a redelivery judges "future" readings as the first one did.
-    moment = batch.received_at
+    subject = _subject(batch)
     if batch.attempts > settings.IOT_BATCH_MAX_ATTEMPTS:
         logger.error("batch_poisoned", extra=log)
         reason = f"Gave up after {batch.attempts - 1} interrupted processing attempts."
-        return _finish(batch, token, _keys_committed_if_readable(batch, moment, allowed), failure_reason=reason)
+        return _finish(batch, token, subject, _keys_committed_if_readable(batch, subject), failure_reason=reason)
     logger.info("batch_processing", extra={**log, "from_index": batch.processed_count})
 
     readings = batch_payload(batch_pk)
     # Chunks committed by an earlier delivery are done; their accepted keys still count as duplicates.
-    seen = _keys_committed(batch, readings, moment, allowed)
-
-    height_cm = UserProfile.objects.filter(user_id=device.owner_id).values_list("height_cm", flat=True).first()
-    # The whole remainder is judged at once (one `assess` over it, as for one request of manual entry), then
-    # stored chunk by chunk. `seen` ends holding the key of every reading the batch accepts.
+    seen = _keys_committed(batch, subject, readings)
+    # The whole remainder is judged at once (as one request of manual entry), then stored chunk by chunk. `seen`
+    # ends holding the key of every reading the batch accepts.
     first, size = batch.processed_count, _chunk_size()
-    accepted, errors = _judge(readings, first, batch.received_count, moment, allowed, seen, device, height_cm)
-    chunks: dict[int, list[_Accepted]] = {}
+    judged = batch_judge(subject, readings, first, batch.received_count, seen)
+    chunks: dict[int, list[Accepted]] = {}
     chunk_errors: dict[int, list[dict]] = {}
-    for item in accepted:
+    for item in judged.accepted:
         chunks.setdefault((item.index - first) // size, []).append(item)
-    for error in errors:
+    for error in judged.errors:
         chunk_errors.setdefault((error["index"] - first) // size, []).append(error)
     pending_ids: list[str] | None = None
     for number, start in enumerate(range(first, batch.received_count, size)):
         end = min(start + size, batch.received_count)
-        # The first chunk this delivery commits also marks the batch's rollups stale (see metrics_changed).
-        span = _Span.of(seen) if pending_ids is None else None
+        # The first chunk this delivery commits also marks the batch's rollups stale (see device_writes).
+        span = Span.of(seen) if pending_ids is None else None
         chunk = _Chunk(start, end, chunks.get(number, []), chunk_errors.get(number, []))
-        committed, marks = _commit_chunk(batch, token, chunk, span)
+        committed, marks = _commit_chunk(batch, token, subject, chunk, span)
         if not committed:
             logger.warning("batch_lease_lost", extra={**log, "at_index": start})
             return ProcessResult(Outcome.LOST_LEASE)
         if span is not None:
             pending_ids = marks
-    return _finish(batch, token, seen, pending_ids=pending_ids)
+    return _finish(batch, token, subject, seen, pending_ids=pending_ids)
+
+
+def _subject(batch: DeviceDataBatch) -> DeviceBatch:
+    """The batch as health metrics judges and stores it. Validation is against the upload time, so a redelivery
+    judges "future" readings as the first one did."""
+    device = batch.device
+    return DeviceBatch(
+        pk=batch.pk,
+        device_id=device.pk,
+        owner_id=device.owner_id,
+        allowed=allowed_metric_types(device.device_type, device.configuration),
+        moment=batch.received_at,
+    )
 
 
 def _chunk_size() -> int:
@@ -244,107 +255,24 @@ class _Chunk(NamedTuple):
 
     start: int
     end: int
-    accepted: list[_Accepted]
+    accepted: list[Accepted]
     errors: list[dict]
 
 
-class _Accepted(NamedTuple):  # a tuple: made once per reading on the hot path
-    index: int
-    reading: CleanReading
-    quality: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Span:
-    """The metric types and time range of a batch's accepted readings."""
-
-    metric_types: frozenset[str]
-    start: datetime
-    end: datetime
-
-    @classmethod
-    def of(cls, keys: set[tuple[str, datetime]]) -> _Span | None:
-        if not keys:
-            return None
-        times = [t for _, t in keys]
-        return cls(frozenset(m for m, _ in keys), min(times), max(times))
-
-
-def _keys_committed(
-    batch: DeviceDataBatch, readings: list, moment: datetime, allowed: frozenset[str]
-) -> set[tuple[str, datetime]]:
+def _keys_committed(batch: DeviceDataBatch, subject: DeviceBatch, readings: list) -> set[tuple[str, datetime]]:
     """The (metric type, time) keys of the readings an earlier delivery's committed chunks accepted."""
-    rejected_before = {error["index"] for error in batch.errors}
-    keys: set[tuple[str, datetime]] = set()
-    for index in range(batch.processed_count):
-        if index not in rejected_before:
-            clean, _ = _validate(readings[index], moment, allowed)
-            if clean is not None:
-                keys.add((clean.metric_type, clean.recorded_at))
-    return keys
+    rejected_before = (error["index"] for error in batch.errors)
+    return keys_accepted(subject, readings, batch.processed_count, rejected_before)
 
 
-def _keys_committed_if_readable(
-    batch: DeviceDataBatch, moment: datetime, allowed: frozenset[str]
-) -> set[tuple[str, datetime]]:
+def _keys_committed_if_readable(batch: DeviceDataBatch, subject: DeviceBatch) -> set[tuple[str, datetime]]:
     """`_keys_committed` for the poison guard, which must end the batch whatever made its deliveries fail:
     if its payload cannot even be read, no delivery can have stored anything from it."""
     try:
-        return _keys_committed(batch, batch_payload(batch.pk), moment, allowed)
+        return _keys_committed(batch, subject, batch_payload(batch.pk))
     except Exception:  # the guard's whole point is to stop on what keeps failing
         logger.exception("batch_payload_unreadable", extra={"batch_pk": str(batch.pk)})
         return set()
-
-
-def _judge(
-    readings: list,
-    start: int,
-    end: int,
-    moment: datetime,
-    allowed: frozenset[str],
-    seen: set[tuple[str, datetime]],
-    device: IoTDevice,
-    height_cm,
-) -> tuple[list[_Accepted], list[dict]]:
-    """The readings to store (with their quality) and the rejected ones, both in index order, by the rules of
-    manual entry: `clean_reading`, then `quality.assess` against the person's stored readings, then the
-    duplicate rule. Adds the accepted keys to SEEN."""
-    errors: list[dict] = []
-    candidates: list[tuple[int, CleanReading]] = []
-    for index in range(start, end):
-        clean, error = _validate(readings[index], moment, allowed)
-        if clean is None:
-            errors.append({"index": index, **error})
-        else:
-            candidates.append((index, clean))
-    accepted: list[_Accepted] = []
-    if candidates:
-        assessment = assess(user_id=device.owner_id, readings=[c for _, c in candidates], height_cm=height_cm)
-        for position, (index, clean) in enumerate(candidates):
-            refusal = assessment.refusals.get(position)
-            key = (clean.metric_type, clean.recorded_at)
-            if refusal:
-                message = ReadingInvalid(refusal).message
-                errors.append({"index": index, "code": "invalid", "message": message, "fields": refusal})
-            elif key in seen:
-                message = "An earlier reading of this batch has the same metric type and recorded_at."
-                errors.append({"index": index, "code": "duplicate", "message": message})
-            else:
-                seen.add(key)
-                accepted.append(_Accepted(index, clean, assessment.qualities[position]))
-    errors.sort(key=lambda error: error["index"])
-    return accepted, errors
-
-
-def _validate(raw, moment: datetime, allowed: frozenset[str]) -> tuple[CleanReading | None, dict]:
-    try:
-        clean = clean_reading(raw, now=moment)
-    except ReadingInvalid as exc:
-        return None, {"code": "invalid", "message": exc.message, "fields": exc.fields}
-    if clean.metric_type not in allowed:
-        message = f"This device is not configured to measure {clean.metric_type}."
-        return None, {"code": "metric_not_configured", "message": message}
-    return clean, {}
 
 
 class _LeaseLost(Exception):
@@ -352,45 +280,33 @@ class _LeaseLost(Exception):
 
 
 def _commit_chunk(
-    batch: DeviceDataBatch, token: uuid.UUID, chunk: _Chunk, span: _Span | None
+    batch: DeviceDataBatch, token: uuid.UUID, subject: DeviceBatch, chunk: _Chunk, span: Span | None
 ) -> tuple[bool, list[str]]:
     """Store one chunk and the progress in one transaction, and when SPAN is given mark its rollups stale;
     (False, []) when the lease is no longer ours, else (True, the pending rollup ids)."""
     try:
-        # Most uploads are new readings: the plain insert is the faster statement. One that overlaps readings
+        # Most uploads are new readings: the plain COPY is the faster statement. One that overlaps readings
         # already stored (another batch of this device, maybe racing us) fails it; the chunk is redone skipping
         # them, so the unique key still decides what is stored, exactly once.
-        return _store_chunk(batch, token, chunk, span, skip_stored=False)
+        return _store_chunk(batch, token, subject, chunk, span, skip_stored=False)
     except IntegrityError:
-        return _store_chunk(batch, token, chunk, span, skip_stored=True)
+        return _store_chunk(batch, token, subject, chunk, span, skip_stored=True)
 
 
 def _store_chunk(
-    batch: DeviceDataBatch, token: uuid.UUID, chunk: _Chunk, span: _Span | None, *, skip_stored: bool
+    batch: DeviceDataBatch,
+    token: uuid.UUID,
+    subject: DeviceBatch,
+    chunk: _Chunk,
+    span: Span | None,
+    *,
+    skip_stored: bool,
 ) -> tuple[bool, list[str]]:
-    owner_id = batch.device.owner_id
     try:
         with transaction.atomic():
-            marks: list[str] = []
-            if span is not None:
-                marks = rollups_mark_pending(
-                    user_id=owner_id, metric_types=span.metric_types, start=span.start, end=span.end
-                )
-            origin = Origin(
-                user_id=owner_id,
-                created_at=timezone.now(),
-                source=Source.DEVICE.value,
-                device_id=batch.device_id,
-                batch_pk=batch.pk,
+            stored, marks = chunk_store(
+                subject, chunk.accepted, created_at=timezone.now(), span=span, skip_stored=skip_stored
             )
-            new = NewReadings(
-                [item.reading for item in chunk.accepted], origin, [item.quality for item in chunk.accepted]
-            )
-            stored = device_readings_insert(new, skip_stored=skip_stored)
-            delay = settings.IOT_INGEST_CHUNK_DELAY_SECONDS
-            if delay:
-                # Test hook only (default 0): holds the chunk open so a test can kill the worker inside it.
-                time.sleep(delay)
             # Last, so the row lock is held only to commit. The token and position say it is still our turn;
             # a delivery that took the batch over makes this match nothing, and the chunk rolls back (a redone
             # insert of the other delivery's readings stored nothing: the unique key waited for its commit).
@@ -417,13 +333,14 @@ def _store_chunk(
 def _finish(
     batch: DeviceDataBatch,
     token: uuid.UUID,
+    subject: DeviceBatch,
     seen: set[tuple[str, datetime]],
     *,
     failure_reason: str = "",
     pending_ids: list[str] | None = None,
 ) -> ProcessResult:
     """Give the batch its final status and, in the same transaction, hand what it stored (over every delivery)
-    to health metrics: thresholds now, rollups and anomaly detection after commit (`metrics_changed`)."""
+    to health metrics (`device_writes.batch_stored`)."""
     with transaction.atomic():
         locked = (
             DeviceDataBatch.objects.select_for_update()
@@ -448,25 +365,14 @@ def _finish(
             lease_token=None,
             lease_expires_at=None,
         )
-        span = _Span.of(seen)
-        if span is None or locked.accepted_count == locked.already_stored_count:
-            if pending_ids:
-                rollups_unmark_pending(pending_ids=pending_ids)
-        else:
-            metrics_changed(
-                user_id=batch.device.owner_id,
-                metric_types=span.metric_types,
-                start=span.start,
-                end=span.end,
-                batch=BatchReadings(batch.pk, span.start, span.end),
-                pending_ids=pending_ids,
-            )
+        stored_any = locked.accepted_count > locked.already_stored_count
+        batch_stored(subject, seen, stored_any=stored_any, pending_ids=pending_ids)
         if status == BatchStatus.FAILED:
             alert_raise(
                 device=batch.device,
                 alert_type=AlertType.SYNC_FAILURE,
                 severity=AlertSeverity.WARNING,
-                message=f"Upload {batch.batch_id} failed: {failure_reason}"[:255],
+                message=f"Upload {batch.device_batch_id} failed: {failure_reason}"[:255],
             )
     logger.info(
         "batch_processed",
@@ -477,4 +383,4 @@ def _finish(
             "rejected": locked.rejected_count,
         },
     )
-    return ProcessResult(Outcome.DONE)
+    return ProcessResult(Outcome.FINALISED)

@@ -64,7 +64,7 @@ class IoTDevice(models.Model):
 class DeviceDataBatch(models.Model):
     """One upload of readings, stored as received and then processed by a worker in chunks.
 
-    Invariants: (device, batch_id) is unique, so a replayed upload finds the first one. Once the status is final
+    Invariants: (device, device_batch_id) is unique, so a replayed upload finds the first one. Once the status is final
     the counts are settled: received = accepted + rejected, and accepted includes `already_stored_count` readings
     that an earlier overlapping batch had stored. `processed_count` is the position the worker has reached; it is
     committed with each chunk's readings, so a redelivered task resumes where the last commit left off.
@@ -73,7 +73,7 @@ class DeviceDataBatch(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     device = models.ForeignKey(IoTDevice, on_delete=models.CASCADE, related_name="batches")
-    batch_id = models.UUIDField()
+    device_batch_id = models.UUIDField()
     status = models.CharField(max_length=16, choices=BatchStatus.choices, default=BatchStatus.RECEIVED)
     payload = models.JSONField(default=list)
     received_count = models.PositiveIntegerField()
@@ -93,7 +93,7 @@ class DeviceDataBatch(models.Model):
     class Meta:
         verbose_name_plural = "device data batches"
         constraints = [
-            models.UniqueConstraint(fields=["device", "batch_id"], name="iot_batch_device_batch_id_unique"),
+            models.UniqueConstraint(fields=["device", "device_batch_id"], name="iot_batch_device_batch_id_unique"),
         ]
         indexes = [
             models.Index(fields=["device", "-received_at"], name="iot_batch_device_recv_idx"),
@@ -106,7 +106,7 @@ class DeviceDataBatch(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"batch {self.batch_id} of {self.device_id} ({self.status})"
+        return f"batch {self.device_batch_id} of {self.device_id} ({self.status})"
 
 
 class DeviceAlert(models.Model):

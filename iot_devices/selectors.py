@@ -13,7 +13,7 @@ from .models import DeviceAlert, DeviceDataBatch, IoTDevice
 BATCH_FIELDS = (
     "id",
     "device_id",
-    "batch_id",
+    "device_batch_id",
     "status",
     "received_count",
     "processed_count",

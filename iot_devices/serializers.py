@@ -133,8 +133,13 @@ class ReadingErrorSerializer(serializers.Serializer):
     fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
 
 
+# The API's `batch_id` is the device's own id of the upload (`device_batch_id`); our batch is `id`.
+DEVICE_BATCH_ID_HELP = "Chosen by the device; the same batch_id again is a replay."
+
+
 class BatchSerializer(serializers.ModelSerializer):
     errors = ReadingErrorSerializer(many=True, read_only=True)
+    batch_id = serializers.UUIDField(source="device_batch_id", read_only=True, help_text=DEVICE_BATCH_ID_HELP)
 
     class Meta:
         model = DeviceDataBatch
@@ -163,6 +168,8 @@ class BatchSerializer(serializers.ModelSerializer):
 
 
 class BatchAcceptedSerializer(serializers.ModelSerializer):
+    batch_id = serializers.UUIDField(source="device_batch_id", read_only=True, help_text=DEVICE_BATCH_ID_HELP)
+
     class Meta:
         model = DeviceDataBatch
         fields = ["id", "batch_id", "status", "received_count"]
@@ -204,7 +211,7 @@ class ReadingsField(serializers.ListField):
 
 
 class BatchUploadInputSerializer(serializers.Serializer):
-    batch_id = serializers.UUIDField(help_text="Chosen by the device; the same batch_id again is a replay.")
+    batch_id = serializers.UUIDField(source="device_batch_id", help_text=DEVICE_BATCH_ID_HELP)
     readings = ReadingsField()
 
 

@@ -496,8 +496,6 @@ IOT_INGEST_CHUNK_SIZE = env.int("IOT_INGEST_CHUNK_SIZE", default=500)
 IOT_BATCH_LEASE_SECONDS = env.int("IOT_BATCH_LEASE_SECONDS", default=120)
 # Poison guard: a batch claimed more often than this (its workers keep dying) is failed, not retried forever.
 IOT_BATCH_MAX_ATTEMPTS = env.int("IOT_BATCH_MAX_ATTEMPTS", default=5)
-# Test hook: seconds to hold each chunk's transaction open, so a test can kill a worker mid-chunk. Keep 0.
-IOT_INGEST_CHUNK_DELAY_SECONDS = env.float("IOT_INGEST_CHUNK_DELAY_SECONDS", default=0.0)
 
 # --- E-mail ---------------------------------------------------------------------------------------------
 if env.str("EMAIL_URL", default=""):

@@ -68,7 +68,7 @@ def _regimen(person):
 
 def _batch(person):
     return DeviceDataBatch.objects.create(
-        device=_device(person), batch_id=uuid.uuid4(), received_count=1, payload=[{"metric_type": "heart_rate"}]
+        device=_device(person), device_batch_id=uuid.uuid4(), received_count=1, payload=[{"metric_type": "heart_rate"}]
     )
 
 

@@ -59,7 +59,7 @@ class TestShortIds:
             for model, model_admin in admin.site._registry.items()
             if model._meta.app_label in PROJECT_APPS
             for column in model_admin.list_display
-            if isinstance(column, str) and column in ("id", "batch_id")
+            if isinstance(column, str) and column in ("id", "device_batch_id")
         ]
         assert whole == []
 

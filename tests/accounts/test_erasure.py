@@ -46,7 +46,7 @@ class TestErasure:
         assert not OutstandingToken.objects.filter(user_id=user_id).exists()
         # Rows that reach the person only through another table (a device's batches and alerts) go too.
         assert not IoTDevice.objects.filter(pk=history["device"]).exists()
-        assert not DeviceDataBatch.objects.filter(batch_id=history["batch"]).exists()
+        assert not DeviceDataBatch.objects.filter(device_batch_id=history["batch"]).exists()
         assert not HealthMetric.objects.filter(user_id=user_id).exists()
 
     def test_tokens_of_the_erased_account_answer_401(self, client_a):

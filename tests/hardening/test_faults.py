@@ -39,6 +39,16 @@ from tests.notifications.fakes import FakeSMTP, ThreadingTCPServer, smtp_handler
 
 BASE_DIR = Path(settings.BASE_DIR)
 VENV_BIN = BASE_DIR / ".venv" / "bin"
+
+
+def slow_chunks(chunk_delay: float) -> list[str]:
+    """The command that starts a worker: celery itself, or with CHUNK_DELAY seconds held inside every chunk's
+    transaction (tests/slow_chunk_worker.py) so that a kill lands mid-chunk."""
+    if not chunk_delay:
+        return [str(VENV_BIN / "celery")]
+    return [str(VENV_BIN / "python"), str(BASE_DIR / "tests" / "slow_chunk_worker.py"), str(chunk_delay)]
+
+
 PG_BIN = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), None)
 REDIS_SERVER = shutil.which("redis-server")
 LEASE_SECONDS = 3
@@ -255,12 +265,11 @@ class Stack:
     def worker(self, *, chunk_delay: float = 0.0, chunk_size: int = 1000) -> Process:
         log = self.folder / f"worker-{len(self.workers)}.log"
         process = Process(
-            [str(VENV_BIN / "celery"), "-A", "jeghealth_backend", "worker", "-Q", "default,ingest",
+            [*slow_chunks(chunk_delay), "-A", "jeghealth_backend", "worker", "-Q", "default,ingest",
              "--pool=prefork", "-c", "1", "-n", f"faults-{uuid.uuid4().hex[:8]}@%h", "--loglevel=INFO",
              "--without-gossip", "--without-mingle", "--without-heartbeat"],
             log=log,
-            env=self.env(IOT_INGEST_CHUNK_DELAY_SECONDS=str(chunk_delay), IOT_INGEST_CHUNK_SIZE=str(chunk_size),
-                         LOG_LEVEL="INFO"),
+            env=self.env(IOT_INGEST_CHUNK_SIZE=str(chunk_size), LOG_LEVEL="INFO"),
         )  # fmt: skip
         self.workers.append(process)
         wait_until(lambda: "ready." in tail(log, 100_000), timeout=30, message=lambda: f"worker:\n{tail(log)}")
@@ -371,7 +380,8 @@ class Uploads:
             )
             assert (stored, distinct, accepted, rejected) == (count, count, count, 0), server_id
         [(batches,)] = pg.query(
-            "SELECT count(*) FROM iot_devices_devicedatabatch WHERE batch_id = ANY(%s::uuid[])", list(self.accepted)
+            "SELECT count(*) FROM iot_devices_devicedatabatch WHERE device_batch_id = ANY(%s::uuid[])",
+            list(self.accepted),
         )
         assert batches == len(self.accepted), "a batch_id was stored as two batches"
 

@@ -221,7 +221,7 @@ class TestAdmin:
 
     def test_batch_pages_render_read_only(self, admin_user, watch_a, client):
         with mock.patch.object(process_batch, "apply_async"):
-            batch, _ = ingestion.batch_receive(device=watch_a.device, batch_id=uuid.uuid4(), readings=[{}])
+            batch, _ = ingestion.batch_receive(device=watch_a.device, device_batch_id=uuid.uuid4(), readings=[{}])
         client.force_login(admin_user)
         assert client.get("/admin/iot_devices/devicedatabatch/").status_code == 200
         page = client.get(f"/admin/iot_devices/devicedatabatch/{batch.pk}/change/")

@@ -36,7 +36,7 @@ class TestUpload:
         assert body["status"] == "received" and body["received_count"] == 3
         batch = DeviceDataBatch.objects.get(pk=body["id"])
         assert batch.status == "completed"
-        assert HealthMetric.objects.filter(batch_id=batch.id).count() == 3
+        assert HealthMetric.objects.filter(device_data_batch_id=batch.id).count() == 3
 
     def test_it_enqueues_only_after_commit(self, watch_a, django_capture_on_commit_callbacks):
         with mock.patch.object(process_batch, "apply_async") as enqueue:
@@ -83,7 +83,7 @@ class TestUpload:
         batch_id = uuid.uuid4()
         assert upload(watch_a.client(), heart_rates(1), batch_id).status_code == 202
         assert upload(other.client(), heart_rates(1), batch_id).status_code == 202
-        assert DeviceDataBatch.objects.filter(batch_id=batch_id).count() == 2
+        assert DeviceDataBatch.objects.filter(device_batch_id=batch_id).count() == 2
 
     def test_5000_readings_are_accepted(self, watch_a):
         with mock.patch.object(process_batch, "apply_async"):

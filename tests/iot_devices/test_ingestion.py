@@ -12,6 +12,7 @@ from django.utils import timezone
 from freezegun import freeze_time
 from kombu.exceptions import OperationalError
 
+from health_metrics import device_writes
 from health_metrics.anomalies import check_batch
 from health_metrics.models import HealthMetric, PendingAnomalyCheck, PendingRollup
 from health_metrics.selectors import BatchReadings, readings_written
@@ -30,13 +31,15 @@ pytestmark = pytest.mark.django_db
 def receive(paired, readings, batch_id=None) -> DeviceDataBatch:
     """Store a batch as the upload endpoint does, without processing it."""
     with mock.patch.object(process_batch, "apply_async"):
-        batch, _ = ingestion.batch_receive(device=paired.device, batch_id=batch_id or uuid.uuid4(), readings=readings)
+        batch, _ = ingestion.batch_receive(
+            device=paired.device, device_batch_id=batch_id or uuid.uuid4(), readings=readings
+        )
     return batch
 
 
 def processed(paired, readings, batch_id=None) -> DeviceDataBatch:
     batch = receive(paired, readings, batch_id)
-    assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+    assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINALISED
     batch.refresh_from_db()
     return batch
 
@@ -45,7 +48,7 @@ class TestWhatIsStored:
     def test_valid_readings_are_stored_for_the_owner_as_device_readings(self, watch_a, user_a):
         batch = processed(watch_a, [reading("heart_rate", 70), reading("steps", 1200, minutes_ago=30)])
         assert (batch.status, batch.accepted_count, batch.rejected_count) == ("completed", 2, 0)
-        rows = HealthMetric.objects.filter(batch_id=batch.pk)
+        rows = HealthMetric.objects.filter(device_data_batch_id=batch.pk)
         assert rows.count() == 2
         for row in rows:
             assert (row.user_id, row.device_id, row.source, row.is_manual_entry) == (
@@ -59,7 +62,7 @@ class TestWhatIsStored:
         batch = processed(watch_a, [reading(user=str(user_b.id), patient=str(user_b.id), user_id=str(user_b.id))])
         assert batch.accepted_count == 1
         assert not HealthMetric.objects.filter(user=user_b).exists()
-        assert HealthMetric.objects.get(batch_id=batch.pk).user_id == user_a.id
+        assert HealthMetric.objects.get(device_data_batch_id=batch.pk).user_id == user_a.id
 
     def test_units_are_converted_to_the_canonical_one(self, user_a):
         scale = pair_device(user_a, device_type="smart_scale")
@@ -76,7 +79,7 @@ class TestWhatIsStored:
 
     def test_it_tells_health_metrics_what_changed_once_the_batch_is_final(self, watch_a, user_a):
         readings = [reading("heart_rate", 70, minutes_ago=90), reading("steps", 10, minutes_ago=30)]
-        with mock.patch("iot_devices.ingestion.metrics_changed") as changed:
+        with mock.patch("health_metrics.device_writes.metrics_changed") as changed:
             batch = processed(watch_a, readings)
         changed.assert_called_once()
         kwargs = changed.call_args.kwargs
@@ -102,7 +105,7 @@ class TestWhatIsStored:
         check = PendingAnomalyCheck.objects.get(user_id=user_a.id)
         assert (check.batch_id, check.reading_ids) == (batch.pk, [])
         assert set(readings_written(user_id=user_a.id, batch=check_batch(check))) == set(
-            HealthMetric.objects.filter(batch_id=batch.pk)
+            HealthMetric.objects.filter(device_data_batch_id=batch.pk)
         )
 
     def test_a_lost_detection_task_of_a_batch_is_made_up_by_the_sweep(self, watch_a, user_a):
@@ -110,7 +113,7 @@ class TestWhatIsStored:
         batch = processed(watch_a, [reading("heart_rate", 35, minutes_ago=20), reading("heart_rate", 70)])
         PendingAnomalyCheck.objects.update(created_at=timezone.now() - timedelta(minutes=6))
         sweep_anomaly_checks()
-        flagged = HealthMetric.objects.filter(batch_id=batch.pk, is_anomaly=True)
+        flagged = HealthMetric.objects.filter(device_data_batch_id=batch.pk, is_anomaly=True)
         assert [m.value for m in flagged] == [35]
         assert flagged.get().anomaly_reason.startswith("critical: heart rate at or below 40")
         assert not PendingAnomalyCheck.objects.exists()
@@ -118,7 +121,7 @@ class TestWhatIsStored:
     def test_a_batch_that_stored_nothing_new_tells_nobody(self, watch_a):
         readings = heart_rates(3)
         processed(watch_a, readings)
-        with mock.patch("iot_devices.ingestion.metrics_changed") as changed:
+        with mock.patch("health_metrics.device_writes.metrics_changed") as changed:
             again = processed(watch_a, readings)
         assert (again.accepted_count, again.already_stored_count) == (3, 3)
         changed.assert_not_called()
@@ -200,7 +203,7 @@ class TestOverlappingBatches:
         assert (first.accepted_count, first.already_stored_count) == (4, 0)
         assert (second.status, second.accepted_count, second.already_stored_count) == ("completed", 4, 2)
         assert HealthMetric.objects.count() == 6
-        assert HealthMetric.objects.filter(batch_id=second.pk).count() == 2
+        assert HealthMetric.objects.filter(device_data_batch_id=second.pk).count() == 2
 
 
 class TestChunksAndDeliveries:
@@ -210,7 +213,7 @@ class TestChunksAndDeliveries:
         readings[4] = {"metric_type": "heart_rate", "value": -1, "recorded_at": readings[4]["recorded_at"]}
         batch = receive(watch_a, readings)
         calls = {"n": 0}
-        real_insert = ingestion.device_readings_insert
+        real_insert = device_writes.device_readings_insert
 
         def crash_on_second_chunk(*args, **kwargs):
             calls["n"] += 1
@@ -220,7 +223,7 @@ class TestChunksAndDeliveries:
             return stored
 
         with (
-            mock.patch.object(ingestion, "device_readings_insert", crash_on_second_chunk),
+            mock.patch.object(device_writes, "device_readings_insert", crash_on_second_chunk),
             pytest.raises(OperationalError),
         ):
             ingestion.batch_process(batch_pk=batch.pk)
@@ -231,7 +234,7 @@ class TestChunksAndDeliveries:
         # The redelivery waits for the lease, then resumes at the first uncommitted chunk.
         assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.LEASED
         with freeze_time(timezone.now() + timedelta(seconds=121)):
-            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINALISED
         batch.refresh_from_db()
         assert (batch.status, batch.accepted_count, batch.rejected_count, batch.attempts) == (
             "partially_failed",
@@ -265,8 +268,8 @@ class TestChunksAndDeliveries:
 
     def test_a_finished_batch_is_not_processed_again(self, watch_a):
         batch = processed(watch_a, heart_rates(2))
-        assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINISHED
-        assert process_batch.apply(args=[str(batch.pk)]).get() == "finished"
+        assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.ALREADY_FINAL
+        assert process_batch.apply(args=[str(batch.pk)]).get() == "already_final"
         assert HealthMetric.objects.count() == 2
 
     def test_a_deleted_batch_is_a_logged_no_op(self, db):
@@ -288,7 +291,7 @@ class TestChunksAndDeliveries:
     def test_a_batch_claimed_too_often_is_failed_not_looped(self, watch_a):
         batch = receive(watch_a, heart_rates(2))
         DeviceDataBatch.objects.filter(pk=batch.pk).update(status="processing", attempts=2, lease_expires_at=None)
-        assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+        assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINALISED
         batch.refresh_from_db()
         assert batch.status == "failed"
         assert "Gave up" in batch.failure_reason
@@ -305,7 +308,7 @@ class TestChunksAndDeliveries:
                 ingestion.batch_process(batch_pk=batch.pk)
             DeviceDataBatch.objects.filter(pk=batch.pk).update(lease_expires_at=None)
         with unreadable:
-            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINALISED
         batch.refresh_from_db()
         assert (batch.status, batch.attempts) == ("failed", 3)
         assert not HealthMetric.objects.exists()
@@ -319,8 +322,8 @@ class TestChunksAndDeliveries:
         ):
             ingestion.batch_process(batch_pk=batch.pk)
         DeviceDataBatch.objects.filter(pk=batch.pk).update(attempts=2, lease_expires_at=None)
-        with mock.patch("iot_devices.ingestion.metrics_changed") as changed:
-            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+        with mock.patch("health_metrics.device_writes.metrics_changed") as changed:
+            assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINALISED
         batch.refresh_from_db()
         assert (batch.status, batch.accepted_count) == ("failed", 2)
         kwargs = changed.call_args.kwargs
@@ -354,7 +357,9 @@ class TestBrokerDown:
     def test_the_sweeper_enqueues_it_once_the_broker_is_back(self, watch_a, django_capture_on_commit_callbacks):
         down = mock.patch.object(process_batch, "apply_async", side_effect=OperationalError("down"))
         with down as enqueue, django_capture_on_commit_callbacks(execute=True):
-            batch, _ = ingestion.batch_receive(device=watch_a.device, batch_id=uuid.uuid4(), readings=heart_rates(3))
+            batch, _ = ingestion.batch_receive(
+                device=watch_a.device, device_batch_id=uuid.uuid4(), readings=heart_rates(3)
+            )
         enqueue.assert_called_once()
         assert requeue_stale_batches.apply().get() == 0  # too fresh: it may still be in a queue
         with freeze_time(timezone.now() + timedelta(minutes=3)):

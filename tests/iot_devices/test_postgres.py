@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from health_metrics import device_writes
 from health_metrics.models import HealthMetric
 from iot_devices import ingestion
 from iot_devices.models import DeviceDataBatch
@@ -34,13 +35,13 @@ pytestmark = [
 
 def receive(paired, readings) -> DeviceDataBatch:
     with mock.patch.object(process_batch, "apply_async"):
-        batch, _ = ingestion.batch_receive(device=paired.device, batch_id=uuid.uuid4(), readings=readings)
+        batch, _ = ingestion.batch_receive(device=paired.device, device_batch_id=uuid.uuid4(), readings=readings)
     return batch
 
 
 def spy_inserts():
     """Patch the insert to record, per call, whether it skipped stored readings and whether it failed."""
-    real = ingestion.device_readings_insert
+    real = device_writes.device_readings_insert
     calls: list[tuple[bool, str]] = []
 
     def insert(*args, skip_stored, **kwargs):
@@ -52,7 +53,7 @@ def spy_inserts():
         calls.append((skip_stored, f"stored {stored}"))
         return stored
 
-    return mock.patch.object(ingestion, "device_readings_insert", insert), calls
+    return mock.patch.object(device_writes, "device_readings_insert", insert), calls
 
 
 @override_settings(IOT_INGEST_CHUNK_SIZE=3)
@@ -64,7 +65,7 @@ def test_new_readings_take_the_plain_insert_and_an_overlapping_chunk_is_redone_s
     patch, calls = spy_inserts()
     with patch:
         batch = receive(watch, readings[2:])
-        assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.DONE
+        assert ingestion.batch_process(batch_pk=batch.pk).outcome is ingestion.Outcome.FINALISED
 
     # Chunks [2,3,4] and [5,6,7] and [8]: the first overlaps two stored readings.
     assert calls == [
@@ -76,7 +77,7 @@ def test_new_readings_take_the_plain_insert_and_an_overlapping_chunk_is_redone_s
     batch.refresh_from_db()
     assert (batch.status, batch.accepted_count, batch.already_stored_count) == ("completed", 7, 2)
     assert HealthMetric.objects.count() == 9
-    assert HealthMetric.objects.filter(batch_id=batch.pk).count() == 5
+    assert HealthMetric.objects.filter(device_data_batch_id=batch.pk).count() == 5
 
 
 @override_settings(IOT_INGEST_CHUNK_SIZE=50)
@@ -91,7 +92,7 @@ def test_overlapping_batches_of_one_device_processed_at_once_store_every_reading
         lambda: ingestion.batch_process(batch_pk=second.pk),
     )
 
-    assert [r.outcome for r in results] == [ingestion.Outcome.DONE, ingestion.Outcome.DONE], results
+    assert [r.outcome for r in results] == [ingestion.Outcome.FINALISED, ingestion.Outcome.FINALISED], results
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == ("completed", "completed")
@@ -100,6 +101,8 @@ def test_overlapping_batches_of_one_device_processed_at_once_store_every_reading
     assert first.already_stored_count + second.already_stored_count == 100
     assert HealthMetric.objects.count() == 300
     assert HealthMetric.objects.values("recorded_at").distinct().count() == 300
-    stored_by = {batch.pk: HealthMetric.objects.filter(batch_id=batch.pk).count() for batch in (first, second)}
+    stored_by = {
+        batch.pk: HealthMetric.objects.filter(device_data_batch_id=batch.pk).count() for batch in (first, second)
+    }
     assert stored_by[first.pk] == 200 - first.already_stored_count
     assert stored_by[second.pk] == 200 - second.already_stored_count

@@ -3,8 +3,8 @@
 Each test starts `celery -A jeghealth_backend worker -Q ingest,default --pool=prefork -c 1` as a subprocess on
 the test database (DATABASE_URL names it), with the broker of this run (REDIS_URL's database, under a key prefix of
 this run that these tests empty) and a short lease (IOT_BATCH_LEASE_SECONDS=3) so that take-overs happen in seconds.
-The kill tests slow each chunk down with IOT_INGEST_CHUNK_DELAY_SECONDS, a test-only hook that holds the chunk's
-transaction open, so that the SIGKILL lands inside a chunk: its rows are inserted but not committed.
+The kill tests slow each chunk down through tests/slow_chunk_worker.py, which starts the worker with each chunk's
+transaction held open, so that the SIGKILL lands inside a chunk: its rows are inserted but not committed.
 """
 
 from __future__ import annotations
@@ -60,6 +60,12 @@ def _database_url() -> str:
     return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def _worker_command(chunk_delay: float) -> list[str]:
+    if not chunk_delay:
+        return [str(BASE_DIR / ".venv/bin/celery")]
+    return [str(BASE_DIR / ".venv/bin/python"), str(BASE_DIR / "tests/slow_chunk_worker.py"), str(chunk_delay)]
+
+
 class Worker:
     """One `celery worker` process group that this test started, and its log."""
 
@@ -75,7 +81,6 @@ class Worker:
             "CELERY_BROKER_KEY_PREFIX": django_settings.CELERY_BROKER_KEY_PREFIX,
             "CACHE_KEY_PREFIX": django_settings.CACHE_KEY_PREFIX,
             "IOT_BATCH_LEASE_SECONDS": str(LEASE_SECONDS),
-            "IOT_INGEST_CHUNK_DELAY_SECONDS": str(chunk_delay),
             "IOT_INGEST_CHUNK_SIZE": str(chunk_size),
             "CELERY_VISIBILITY_TIMEOUT": "30",
             "CELERY_TASK_SOFT_TIME_LIMIT": "20",
@@ -84,7 +89,7 @@ class Worker:
         }
         self.process = subprocess.Popen(
             [
-                str(BASE_DIR / ".venv/bin/celery"),
+                *_worker_command(chunk_delay),
                 "-A",
                 "jeghealth_backend",
                 "worker",
@@ -207,7 +212,7 @@ def upload(paired, readings) -> str:
 
 
 def assert_stored_exactly_once(batch_pk, expected: int) -> None:
-    rows = HealthMetric.objects.filter(batch_id=batch_pk)
+    rows = HealthMetric.objects.filter(device_data_batch_id=batch_pk)
     assert rows.count() == expected
     assert rows.values("metric_type", "recorded_at").distinct().count() == expected
     batch = batch_row(batch_pk)
@@ -255,7 +260,7 @@ class TestWithARealWorker:
         killed = batch_row(batch_pk)
         assert killed.status == "processing"
         assert killed.processed_count < 3000
-        assert HealthMetric.objects.filter(batch_id=batch_pk).count() == killed.processed_count
+        assert HealthMetric.objects.filter(device_data_batch_id=batch_pk).count() == killed.processed_count
 
         fresh = workers()
         time.sleep(LEASE_SECONDS)  # the dead worker's lease runs out; beat's sweeper then enqueues it again

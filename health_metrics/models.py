@@ -22,6 +22,11 @@ from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES
 class Source(models.TextChoices):
     MANUAL = "manual", "Manual entry"
     DEVICE = "device", "Device"
+    IMPORT = "import", "Import"
+
+
+# `source_name` of a reading typed in by the person (and the source key of manual entry, arbitration.py).
+MANUAL_SOURCE_NAME = "manual"
 
 
 class Quality(models.TextChoices):
@@ -73,7 +78,13 @@ class HealthMetric(models.Model):
     entered_value = models.FloatField(null=True, blank=True)
     entered_unit = models.CharField(max_length=16, blank=True)
     recorded_at = models.DateTimeField()
+    # The UTC offset `recorded_at` was sent with: the reading's own local time (summary `day_basis=recorded`).
+    recorded_offset_minutes = models.SmallIntegerField(default=0)
+    # Cumulative types (steps, calories, sleep) may cover an interval from `recorded_at` to `ended_at`.
+    ended_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.MANUAL)
+    # Who wrote it: the device's name, the importing app's or device's `sourceName`, or `manual`.
+    source_name = models.CharField(max_length=128, blank=True, default=MANUAL_SOURCE_NAME)
     # The unique (device, metric_type, recorded_at) key serves lookups by device: no separate FK index.
     device = models.ForeignKey(
         "iot_devices.IoTDevice",
@@ -114,6 +125,10 @@ class HealthMetric(models.Model):
             models.CheckConstraint(
                 condition=Q(systolic_value__isnull=True) | Q(systolic_value__gt=models.F("diastolic_value")),
                 name="health_metric_systolic_above_diastolic",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("recorded_at")),
+                name="health_metric_ends_after_start",
             ),
         ]
         indexes = [
@@ -265,3 +280,23 @@ class PendingAnomalyCheck(models.Model):
 
     def __str__(self) -> str:
         return f"pending anomaly check of {self.user_id}"
+
+
+class SourcePriority(models.Model):
+    """A person's order of belief in the sources of one metric type (`source-priority/`), best first.
+
+    Keys are `device:<device id>`, `import:<source name>` and `manual` (arbitration.source_key). Sources the
+    list does not name follow it in the default order (arbitration.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    metric_type = models.CharField(max_length=32, choices=METRIC_TYPE_CHOICES)
+    sources = models.JSONField(default=list)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "metric_type"], name="health_source_priority_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_type} source priority of {self.user_id}"

@@ -18,7 +18,8 @@ from django.shortcuts import get_object_or_404
 from jeghealth_backend import person_cache
 from jeghealth_backend.metric_catalog import CATALOG, METRIC_TYPES
 
-from .models import HealthMetric, HealthMetricTarget
+from .arbitration import present_sources
+from .models import HealthMetric, HealthMetricTarget, SourcePriority
 from .summaries import present_bucket, summary_buckets
 
 
@@ -111,3 +112,12 @@ def target_queryset(*, user) -> QuerySet[HealthMetricTarget]:
 
 def target_get(*, user, target_id) -> HealthMetricTarget:
     return get_object_or_404(target_queryset(user=user), pk=target_id)
+
+
+def source_priority_get(*, user) -> dict[str, list[str]]:
+    """Per type that has readings or a stored order, the sources in the order arbitration believes them."""
+    stored = set(SourcePriority.objects.filter(user=user).values_list("metric_type", flat=True))
+    present = set(HealthMetric.objects.filter(user=user).values_list("metric_type", flat=True).distinct().order_by())
+    types = [t for t in METRIC_TYPES if t in stored | present]
+    by_type = present_sources(user_id=user.pk, metric_types=types)
+    return {t: list(by_type[t].order) for t in types}

@@ -15,35 +15,34 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
 from alerts.services import readings_forgotten
-from jeghealth_backend.api.exceptions import ApplicationError
 from jeghealth_backend.metric_catalog import CATALOG
 from jeghealth_backend.person_cache import person_data_changed
 
-from .models import HealthMetric, HealthMetricTarget, PendingAnomalyCheck, PendingRollup, Source, TargetType
+from .exceptions import ReadingInvalid, ReadingNotEditable, TargetInvalid
+from .models import (
+    HealthMetric,
+    HealthMetricTarget,
+    PendingAnomalyCheck,
+    PendingRollup,
+    Source,
+    SourcePriority,
+    TargetType,
+)
 from .quality import assess
 from .selectors import BatchReadings
-from .storage import NewReadings, Origin, metric_rows, readings_insert
-from .validation import ManualEntry, ReadingInvalid, clean_manual_entry, clean_reading
+from .storage import NewReadings, Origin, cross_source_twins, metric_rows, readings_insert, without_twins
+from .validation import ManualEntry, clean_manual_entry, clean_reading
 
 logger = logging.getLogger(__name__)
 
 BULK_MAX_ITEMS = 1000
 _READING_FIELDS = ("value", "systolic_value", "diastolic_value", "unit", "recorded_at")
-
-
-class TargetInvalid(ReadingInvalid):
-    """A target whose fields do not fit together (e.g. a range target without max_value)."""
-
-
-class ReadingNotEditable(ApplicationError):
-    status_code = 400
-    default_code = "validation_error"
-    default_detail = "This reading cannot be changed that way."
 
 
 # --- the after-write hook -------------------------------------------------------------------------------
@@ -180,14 +179,20 @@ def _store_manual(*, user, entries: list[ManualEntry], keyed_by_index: bool) -> 
         client_record_ids=[e.client_record_id for e in entries],
     )
     objects = metric_rows(new)
-    inserted = readings_insert(new)
-    skipped = {o.client_record_id for o in objects if o.id not in inserted}
+    # The same value another source (a device, an import) stored within a minute is that reading: answered, not
+    # stored twice. Manual entries share one source, so a twin is always a stored reading.
+    twins = cross_source_twins(new)
+    inserted = readings_insert(without_twins(new, twins))
+    twin_rows = {m.pk: m for m in HealthMetric.objects.filter(pk__in=list(twins.values()))} if twins else {}
+    skipped = {o.client_record_id for i, o in enumerate(objects) if o.id not in inserted and i not in twins}
     holders = {}
     if skipped:
         holders = {m.client_record_id: m for m in HealthMetric.objects.filter(user=user, client_record_id__in=skipped)}
     results: list[tuple[HealthMetric, bool]] = []
-    for obj in objects:
-        if obj.id in inserted:
+    for index, obj in enumerate(objects):
+        if index in twins:
+            results.append((twin_rows[twins[index]], False))
+        elif obj.id in inserted:
             results.append((obj, True))
         elif obj.client_record_id in holders:
             results.append((holders[obj.client_record_id], False))
@@ -280,6 +285,29 @@ def metric_delete(*, metric: HealthMetric) -> None:
 def _height_cm(user) -> float | None:
     profile = getattr(user, "profile", None)
     return float(profile.height_cm) if profile is not None and profile.height_cm else None
+
+
+# --- source priority ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def source_priority_set(*, user, orders: dict[str, list[str]]) -> None:
+    """Store USER's order of sources for each type of ORDERS (keys checked by the serializer). Summaries,
+    targets and the dashboard follow it at once (the changed types' rollups are pending until refreshed)."""
+    now = timezone.now()
+    for metric_type, keys in orders.items():
+        SourcePriority.objects.update_or_create(
+            user=user, metric_type=metric_type, defaults={"sources": list(keys), "updated_at": now}
+        )
+    spans = (
+        HealthMetric.objects.filter(user=user, metric_type__in=list(orders))
+        .values("metric_type")
+        .annotate(first=Min("recorded_at"), last=Max("recorded_at"))
+        .order_by()
+    )
+    for span in spans:
+        metrics_changed(user_id=user.pk, metric_types=[span["metric_type"]], start=span["first"], end=span["last"])
+    person_data_changed(user.pk)
 
 
 # --- targets --------------------------------------------------------------------------------------------

@@ -20,8 +20,10 @@ from django.utils import timezone
 from accounts.models import UserProfile
 from jeghealth_backend.metric_catalog import CATALOG, MetricSpec
 
+from .arbitration import counted
 from .models import HealthMetric, HealthMetricSummary, PendingRollup, Period, Quality
 from .periods import bucket_expression, local_date, local_midnight, next_period_start, period_start
+from .validation import MAX_INTERVAL
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +55,15 @@ def aggregate_buckets(
     """Buckets of readings recorded from local FIRST_DAY up to (not including) local END_DAY, aggregated in
     SQL: `{period_start: {"count", "min", "max", "sum"}}` (blood pressure: `systolic_min` … `diastolic_sum`)."""
     spec = CATALOG[metric_type]
+    readings = HealthMetric.objects.filter(
+        user_id=user_id,
+        metric_type=metric_type,
+        quality=Quality.OK,
+        recorded_at__gte=local_midnight(first_day, tz),
+        recorded_at__lt=local_midnight(end_day, tz),
+    )
     rows = (
-        HealthMetric.objects.filter(
-            user_id=user_id,
-            metric_type=metric_type,
-            quality=Quality.OK,
-            recorded_at__gte=local_midnight(first_day, tz),
-            recorded_at__lt=local_midnight(end_day, tz),
-        )
+        counted(readings, user_id=user_id, metric_types=[metric_type])
         .annotate(bucket=bucket_expression(period, tz))
         .values("bucket")
         .annotate(**_aggregates(spec))
@@ -88,11 +91,20 @@ def _lock(user_id, metric_type: str) -> None:
     # SQLite: the settings open every transaction IMMEDIATE, so writers are serialised already.
 
 
+def _reach(metric_type: str, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The instants whose readings a change from START to END can affect: for interval types, a reading a day
+    either side may be hidden or revealed by it (source arbitration, validation.MAX_INTERVAL)."""
+    if CATALOG[metric_type].target_aggregate == "sum":
+        return start - MAX_INTERVAL, end + MAX_INTERVAL
+    return start, end
+
+
 def rollups_refresh(*, user_id, metric_type: str, start: datetime, end: datetime) -> None:
     """Recompute the daily, weekly and monthly rollups of every bucket holding an instant from START to END."""
     tz = _profile_tz(user_id)
     if tz is None:  # the account is gone
         return
+    start, end = _reach(metric_type, start, end)
     first, last = local_date(start, tz), local_date(end, tz)
     with transaction.atomic():
         _lock(user_id, metric_type)
@@ -229,6 +241,7 @@ def summary_buckets(
 def _trusted_rollups(user_id, metric_type: str, period: str, tz, first_day: date, end_day: date) -> dict | None:
     """The rollups of the whole periods from FIRST_DAY to END_DAY, or None when they cannot be trusted."""
     start, end = local_midnight(first_day, tz), local_midnight(end_day, tz)
+    start, end = _reach(metric_type, start, end)
     if PendingRollup.objects.filter(user_id=user_id, metric_type=metric_type, start__lt=end, end__gte=start).exists():
         return None
     rows = HealthMetricSummary.objects.filter(

@@ -14,6 +14,7 @@ from accounts.access import PatientScopedMixin
 from jeghealth_backend.api.viewsets import BaseViewSet
 
 from . import selectors, services
+from .exceptions import ReadingInvalid
 from .filters import ReadingFilter
 from .models import HealthMetric, HealthMetricTarget, Period
 from .periods import local_today
@@ -32,9 +33,9 @@ from .serializers import (
     MetricTargetSerializer,
     MetricTrendsQuerySerializer,
     MetricTrendsSerializer,
+    SourcePrioritySerializer,
 )
 from .trends import trends_get
-from .validation import ReadingInvalid
 
 # Default spans of a summary without dates, and the longest one asked.
 SUMMARY_DEFAULT_DAYS = {Period.DAILY: 30, Period.WEEKLY: 12 * 7, Period.MONTHLY: 365}
@@ -60,7 +61,7 @@ class HealthMetricViewSet(
     audit_resource_type = "health_metric"
     ordering_fields = ["recorded_at", "created_at", "metric_type", "value"]
     ordering = ["-recorded_at", "-created_at"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def scoped_queryset(self):
         return selectors.metric_queryset(user=self.subject)
@@ -160,6 +161,26 @@ class HealthMetricViewSet(
         query.is_valid(raise_exception=True)
         # Like the summary, the answer is already in the documented shape (MetricTrendsSerializer).
         return Response(trends_get(user=self.subject, now=timezone.now(), **query.validated_data))
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The order in which overlapping sources are believed, per metric type",
+        request=None,
+        responses={200: SourcePrioritySerializer},
+    )
+    @extend_schema(
+        methods=["PUT"],
+        summary="Set the order of sources for the types named",
+        request=SourcePrioritySerializer,
+        responses={200: SourcePrioritySerializer},
+    )
+    @action(detail=False, methods=["get", "put"], url_path="source-priority", filter_backends=[], pagination_class=None)
+    def source_priority(self, request):
+        if request.method == "PUT":
+            shape = SourcePrioritySerializer(data=request.data)
+            shape.is_valid(raise_exception=True)
+            services.source_priority_set(user=self.subject, orders=shape.validated_data)
+        return Response(selectors.source_priority_get(user=self.subject))
 
     @extend_schema(
         summary="Readings flagged as anomalous, newest first",

@@ -47,12 +47,13 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import UserProfile
+from health_metrics.exceptions import OwnerGone, ReadingInvalid
 from health_metrics.models import Source
 from health_metrics.quality import assess
 from health_metrics.selectors import BatchReadings
 from health_metrics.services import metrics_changed, rollups_mark_pending, rollups_unmark_pending
-from health_metrics.storage import NewReadings, Origin, OwnerGone, device_readings_insert
-from health_metrics.validation import CleanReading, ReadingInvalid, clean_reading
+from health_metrics.storage import NewReadings, Origin, device_readings_insert
+from health_metrics.validation import CleanReading, clean_reading
 from jeghealth_backend.gc_pause import gc_paused
 
 from .capabilities import allowed_metric_types
@@ -382,6 +383,7 @@ def _store_chunk(
                 source=Source.DEVICE.value,
                 device_id=batch.device_id,
                 batch_pk=batch.pk,
+                source_name=batch.device.name,
             )
             new = NewReadings(
                 [item.reading for item in chunk.accepted], origin, [item.quality for item in chunk.accepted]

@@ -40,6 +40,13 @@ class Period(models.TextChoices):
     MONTHLY = "monthly", "Monthly"
 
 
+class DayBasis(models.TextChoices):
+    """Whose calendar a summary's days are of: the profile timezone's, or each reading's own local date."""
+
+    PROFILE = "profile", "The profile timezone's calendar"
+    RECORDED = "recorded", "Each reading's own local date"
+
+
 class TargetType(models.TextChoices):
     MINIMUM = "minimum", "At least"
     MAXIMUM = "maximum", "At most"

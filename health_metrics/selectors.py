@@ -19,7 +19,7 @@ from jeghealth_backend import person_cache
 from jeghealth_backend.metric_catalog import CATALOG, METRIC_TYPES
 
 from .arbitration import present_sources
-from .models import HealthMetric, HealthMetricTarget, SourcePriority
+from .models import DayBasis, HealthMetric, HealthMetricTarget, SourcePriority
 from .summaries import present_bucket, summary_buckets
 
 
@@ -84,14 +84,22 @@ def metric_latest(*, user) -> dict[str, HealthMetric]:
     return person_cache.cached(user.pk, "latest", (), compute)
 
 
-def summary_get(*, user, metric_type: str, period: str, start_date: date, end_date: date) -> dict[str, Any]:
+def summary_get(
+    *, user, metric_type: str, period: str, start_date: date, end_date: date, day_basis: str = DayBasis.PROFILE
+) -> dict[str, Any]:
     """The summary answer: buckets of the person's own calendar, from the cache while nothing changed."""
     tz = user.profile.tzinfo
     spec = CATALOG[metric_type]
 
     def compute() -> dict[str, Any]:
         buckets = summary_buckets(
-            user_id=user.pk, metric_type=metric_type, period=period, tz=tz, start_date=start_date, end_date=end_date
+            user_id=user.pk,
+            metric_type=metric_type,
+            period=period,
+            tz=tz,
+            start_date=start_date,
+            end_date=end_date,
+            day_basis=day_basis,
         )
         return {
             "metric_type": metric_type,
@@ -100,10 +108,13 @@ def summary_get(*, user, metric_type: str, period: str, start_date: date, end_da
             "start_date": start_date.isoformat(),
             "end_date": end_date.isoformat(),
             "timezone": tz.key,
+            "day_basis": day_basis,
             "buckets": [present_bucket(spec, day, row) for day, row in buckets.items()],
         }
 
-    return person_cache.cached(user.pk, "summary", (metric_type, period, start_date, end_date, tz.key), compute)
+    return person_cache.cached(
+        user.pk, "summary", (metric_type, period, start_date, end_date, tz.key, day_basis), compute
+    )
 
 
 def target_queryset(*, user) -> QuerySet[HealthMetricTarget]:

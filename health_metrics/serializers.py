@@ -14,7 +14,7 @@ from rest_framework import serializers
 from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES, METRIC_TYPES
 
 from .fields import READING_FIELDS
-from .models import HealthMetric, HealthMetricTarget, Period, Quality, TargetType
+from .models import DayBasis, HealthMetric, HealthMetricTarget, Period, Quality, TargetType
 from .services import BULK_MAX_ITEMS
 from .validation import METADATA_MAX_KEYS, NOTES_MAX_LENGTH
 
@@ -184,6 +184,11 @@ class MetricSummaryQuerySerializer(serializers.Serializer):
     period = serializers.ChoiceField(choices=Period.choices, default=Period.DAILY)
     start_date = serializers.DateField(required=False, help_text="Local date, included. Default: a span per period.")
     end_date = serializers.DateField(required=False, help_text="Local date, included. Default: today.")
+    day_basis = serializers.ChoiceField(
+        choices=DayBasis.choices,
+        default=DayBasis.PROFILE,
+        help_text="`profile`: days of the profile timezone; `recorded`: each reading on its own local date.",
+    )
 
 
 class MetricStatsSerializer(serializers.Serializer):
@@ -218,6 +223,7 @@ class MetricSummarySerializer(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     timezone = serializers.CharField(max_length=64, help_text="The profile timezone the calendar is in.")
+    day_basis = serializers.ChoiceField(choices=DayBasis.choices)
     buckets = MetricSummaryBucketSerializer(many=True)
 
 

@@ -144,6 +144,7 @@ class HealthMetricViewSet(
             period=period,
             start_date=start_date,
             end_date=end_date,
+            day_basis=params["day_basis"],
         )
         # The selector answers the documented shape (MetricSummarySerializer) already, cached as such: running
         # 365 buckets through a serializer again would cost more than reading them.

@@ -307,3 +307,36 @@ class SourcePriority(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric_type} source priority of {self.user_id}"
+
+
+class ChangeOp(models.TextChoices):
+    UPSERT = "upsert", "A reading stored or changed"
+    DELETE = "delete", "A reading deleted"
+    BATCH = "batch", "The readings one write stored (by batch id, recorded in a range)"
+
+
+class ReadingChange(models.Model):
+    """One entry of a person's changes feed (`changes/`, sync.py), in the writing transaction.
+
+    A reading stored or changed by a person is one `upsert` row (an earlier one of the same reading is
+    dropped); a device batch or an import chunk is one `batch` row naming its readings by `batch_id` and time
+    range, expanded when read; a deletion is a `delete` row (a tombstone), kept 30 days."""
+
+    seq = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    op = models.CharField(max_length=8, choices=ChangeOp.choices)
+    reading_id = models.UUIDField(null=True, blank=True)
+    batch_id = models.UUIDField(null=True, blank=True)
+    recorded_from = models.DateTimeField(null=True, blank=True)
+    recorded_to = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "seq"], name="health_change_feed"),
+            models.Index(fields=["user", "reading_id"], name="health_change_reading"),
+            models.Index(fields=["created_at"], name="health_change_age", condition=Q(op="delete")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.seq} of {self.user_id}"

@@ -356,3 +356,22 @@ class SourcePrioritySerializer(serializers.Serializer):
         if not values:
             raise serializers.ValidationError({"non_field_errors": ["Name at least one metric type."]})
         return values
+
+
+# --- delta sync -----------------------------------------------------------------------------------------
+
+
+class ChangesQuerySerializer(serializers.Serializer):
+    since = serializers.CharField(required=False, max_length=512, help_text="The cursor of the previous answer.")
+
+
+class ChangeSerializer(serializers.Serializer):
+    op = serializers.ChoiceField(choices=["upsert", "delete"])
+    id = serializers.UUIDField()
+    reading = HealthMetricSerializer(required=False, help_text="The reading as it is now (upserts only).")
+
+
+class ChangesSerializer(serializers.Serializer):
+    changes = ChangeSerializer(many=True)
+    cursor = serializers.CharField(help_text="Opaque: pass it as `since` next time.")
+    has_more = serializers.BooleanField()

@@ -37,6 +37,7 @@ from .models import (
 from .quality import assess
 from .selectors import BatchReadings
 from .storage import NewReadings, Origin, cross_source_twins, metric_rows, readings_insert, without_twins
+from .sync import changes_record, check_if_match
 from .validation import ManualEntry, clean_manual_entry, clean_reading
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,13 @@ def metrics_changed(
     else:
         mark_ids = list(pending_ids)
     reading_ids = [str(i) for i in metric_ids]
+    changes_record(
+        user_id=user_id,
+        upserts=reading_ids,
+        batch_id=batch.pk if batch else None,
+        recorded_from=batch.start if batch else None,
+        recorded_to=batch.end if batch else None,
+    )
     check_id = None
     if reading_ids or batch is not None:
         check = PendingAnomalyCheck.objects.create(
@@ -212,11 +220,12 @@ def _store_manual(*, user, entries: list[ManualEntry], keyed_by_index: bool) -> 
 
 
 @transaction.atomic
-def metric_update(*, metric: HealthMetric, data: dict[str, Any]) -> HealthMetric:
+def metric_update(*, metric: HealthMetric, data: dict[str, Any], if_match: str | None = None) -> HealthMetric:
     """Edit one reading: values, unit, time, notes, metadata, `is_manual_entry`, or `quality` (a person confirms
     a suspect reading with `ok`). The type cannot change; a device's reading keeps its values (only notes,
     metadata and quality). New values are validated like a new reading and checked for anomalies again."""
     metric = HealthMetric.objects.select_for_update().get(pk=metric.pk)
+    check_if_match(metric, if_match)  # under the lock: nobody changes it between the check and the write
     if "metric_type" in data and data["metric_type"] != metric.metric_type:
         raise ReadingNotEditable(fields={"metric_type": ["Cannot be changed; delete the reading and add another."]})
     touches_values = any(name in data for name in _READING_FIELDS)
@@ -270,14 +279,19 @@ def metric_update(*, metric: HealthMetric, data: dict[str, Any]) -> HealthMetric
         end=max(old_recorded_at, metric.recorded_at),
         metric_ids=[metric.pk] if touches_values else (),
     )
+    if not touches_values:
+        changes_record(user_id=metric.user_id, upserts=[metric.pk])
     return metric
 
 
 @transaction.atomic
-def metric_delete(*, metric: HealthMetric) -> None:
-    """Delete one reading; its buckets are refreshed after commit."""
+def metric_delete(*, metric: HealthMetric, if_match: str | None = None) -> None:
+    """Delete one reading (with IF_MATCH, only while its ETag is that); its buckets are refreshed after commit."""
+    if if_match is not None:
+        check_if_match(HealthMetric.objects.select_for_update().get(pk=metric.pk), if_match)
     user_id, metric_type, recorded_at = metric.user_id, metric.metric_type, metric.recorded_at
     readings_forgotten(user_id=user_id, reading_ids=[metric.pk])
+    changes_record(user_id=user_id, deletes=[metric.pk])
     metric.delete()
     metrics_changed(user_id=user_id, metric_types=[metric_type], start=recorded_at, end=recorded_at)
 

@@ -20,6 +20,8 @@ from .models import HealthMetric, HealthMetricTarget, Period
 from .periods import local_today
 from .progress import target_progress
 from .serializers import (
+    ChangesQuerySerializer,
+    ChangesSerializer,
     HealthMetricBulkInputSerializer,
     HealthMetricBulkResultSerializer,
     HealthMetricInputSerializer,
@@ -35,6 +37,7 @@ from .serializers import (
     MetricTrendsSerializer,
     SourcePrioritySerializer,
 )
+from .sync import changes_page, reading_etag
 from .trends import trends_get
 
 # Default spans of a summary without dates, and the longest one asked.
@@ -44,7 +47,7 @@ SUMMARY_MAX_DAYS = 5 * 366
 
 @extend_schema_view(
     list=extend_schema(summary="The person's readings, newest first"),
-    retrieve=extend_schema(summary="One reading"),
+    retrieve=extend_schema(summary="One reading, with its ETag (send it as If-Match to PATCH or DELETE)"),
     destroy=extend_schema(summary="Delete a reading"),
 )
 class HealthMetricViewSet(
@@ -91,11 +94,37 @@ class HealthMetricViewSet(
         metric = self.get_object()
         shape = HealthMetricUpdateSerializer(data=request.data, partial=True)
         shape.is_valid(raise_exception=True)
-        metric = services.metric_update(metric=metric, data=shape.validated_data)
-        return Response(HealthMetricSerializer(metric).data)
+        metric = services.metric_update(
+            metric=metric, data=shape.validated_data, if_match=request.headers.get("If-Match")
+        )
+        return Response(HealthMetricSerializer(metric).data, headers={"ETag": reading_etag(metric)})
+
+    def retrieve(self, request, pk=None):
+        metric = self.get_object()
+        return Response(HealthMetricSerializer(metric).data, headers={"ETag": reading_etag(metric)})
 
     def perform_destroy(self, instance):
-        services.metric_delete(metric=instance)
+        services.metric_delete(metric=instance, if_match=self.request.headers.get("If-Match"))
+
+    @extend_schema(
+        summary="Changes since a cursor: upserts and deletes in order, at most 500",
+        description="Without `since`, from the start. A cursor older than 30 days answers 410 (`gone`).",
+        parameters=[ChangesQuerySerializer],
+        request=None,
+        responses={200: ChangesSerializer},
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def changes(self, request):
+        query = ChangesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(
+            changes_page(
+                user=self.subject,
+                since=query.validated_data.get("since"),
+                now=timezone.now(),
+                serialize=lambda metric: HealthMetricSerializer(metric).data,
+            )
+        )
 
     @extend_schema(
         summary="Add up to 1,000 readings, all or nothing",

@@ -216,6 +216,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health_metrics.reconcile_rollups",
         "schedule": crontab(hour=2, minute=41),
     },
+    # The changes feed remembers deletions 30 days (health_metrics/sync.py).
+    "health-metrics-prune-tombstones": {
+        "task": "health_metrics.prune_tombstones",
+        "schedule": crontab(hour=3, minute=17),
+    },
     # The readings table has no foreign-key constraints (health_metrics/models.py): a weekly check of what they
     # would guarantee.
     "health-metrics-check-references": {

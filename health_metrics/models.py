@@ -340,3 +340,45 @@ class ReadingChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.op} {self.seq} of {self.user_id}"
+
+
+class ImportFormat(models.TextChoices):
+    APPLE_HEALTH = "apple_health", "Apple Health export (export.zip or export.xml)"
+    FHIR = "fhir", "FHIR R4 Bundle of Observations"
+    HEALTH_CONNECT = "health_connect", "Health Connect JSON"
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """One uploaded file of a person's history, imported by a worker (health_metrics/imports/).
+
+    The upload waits on the report storage under `file_name` until the import ends, and is deleted then.
+    `errors` lists at most 100 refused records (`position`, `code`, `message`); `error` says why a whole file
+    failed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    format = models.CharField(max_length=16, choices=ImportFormat.choices)
+    status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    file_name = models.CharField(max_length=255, blank=True)
+    created_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    counts_by_type = models.JSONField(default=dict)
+    errors = models.JSONField(default=list)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="health_import_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.format} import {self.id} of {self.user_id}"

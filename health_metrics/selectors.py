@@ -19,7 +19,7 @@ from jeghealth_backend import person_cache
 from jeghealth_backend.metric_catalog import CATALOG, METRIC_TYPES
 
 from .arbitration import present_sources
-from .models import DayBasis, HealthMetric, HealthMetricTarget, SourcePriority
+from .models import DayBasis, HealthMetric, HealthMetricTarget, ImportJob, SourcePriority
 from .summaries import present_bucket, summary_buckets
 
 
@@ -132,3 +132,7 @@ def source_priority_get(*, user) -> dict[str, list[str]]:
     types = [t for t in METRIC_TYPES if t in stored | present]
     by_type = present_sources(user_id=user.pk, metric_types=types)
     return {t: list(by_type[t].order) for t in types}
+
+
+def import_queryset(*, user) -> QuerySet[ImportJob]:
+    return ImportJob.objects.filter(user=user).order_by("-created_at")

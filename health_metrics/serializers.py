@@ -14,7 +14,17 @@ from rest_framework import serializers
 from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES, METRIC_TYPES
 
 from .fields import READING_FIELDS
-from .models import DayBasis, HealthMetric, HealthMetricTarget, Period, Quality, TargetType
+from .models import (
+    DayBasis,
+    HealthMetric,
+    HealthMetricTarget,
+    ImportFormat,
+    ImportJob,
+    ImportStatus,
+    Period,
+    Quality,
+    TargetType,
+)
 from .services import BULK_MAX_ITEMS
 from .validation import METADATA_MAX_KEYS, NOTES_MAX_LENGTH
 
@@ -375,3 +385,46 @@ class ChangesSerializer(serializers.Serializer):
     changes = ChangeSerializer(many=True)
     cursor = serializers.CharField(help_text="Opaque: pass it as `since` next time.")
     has_more = serializers.BooleanField()
+
+
+# --- imports --------------------------------------------------------------------------------------------
+
+
+class ImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="export.zip or export.xml (apple_health), a JSON file (fhir, health_connect)."
+    )
+    format = serializers.ChoiceField(choices=ImportFormat.choices)
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    position = serializers.IntegerField(min_value=1, help_text="The record's place in the file, from 1.")
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportAcceptedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=ImportStatus.choices)
+
+
+class ImportSerializer(serializers.ModelSerializer):
+    errors = ImportErrorSerializer(many=True, help_text="Refused records, at most 100.")
+    counts_by_type = serializers.DictField(child=serializers.IntegerField(min_value=0))
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "format",
+            "status",
+            "created_count",
+            "duplicate_count",
+            "skipped_count",
+            "counts_by_type",
+            "errors",
+            "error",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields

@@ -387,9 +387,16 @@ def _cursor() -> psycopg.Cursor:
 
 
 def _insert_orm(new: NewReadings) -> set[uuid.UUID]:
+    ids = list(new.ids)
+    # An import may give ids of ours (a FHIR round trip): those already stored were not inserted now. (SQLite
+    # serialises writers, so looking before the insert is safe here.)
+    before = _stored_ids(ids)
     HealthMetric.objects.bulk_create(metric_rows(new), batch_size=500, ignore_conflicts=True)
     # ignore_conflicts hides which rows went in: ask for the ids we gave.
-    ids = list(new.ids)
+    return _stored_ids(ids) - before
+
+
+def _stored_ids(ids: list[uuid.UUID]) -> set[uuid.UUID]:
     stored: set[uuid.UUID] = set()
     for i in range(0, len(ids), 500):
         stored.update(HealthMetric.objects.filter(pk__in=ids[i : i + 500]).values_list("id", flat=True))

@@ -65,3 +65,11 @@ def check_references() -> list[int]:
 def prune_tombstones() -> int:
     """Daily: deletions older than the changes feed remembers are forgotten (sync.py)."""
     return tombstones_prune(now=timezone.now())
+
+
+@shared_task(name="health_metrics.run_import", acks_late=True, reject_on_worker_lost=True)
+def run_import(import_id: str) -> None:
+    """One import; the job row is claimed by a conditional update, so a redelivery does nothing."""
+    from .imports.run import import_run  # the import modules load parsers the web process rarely needs
+
+    import_run(job_id=import_id)

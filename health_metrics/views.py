@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from accounts.access import PatientScopedMixin
+from jeghealth_backend.api.exceptions import PayloadTooLarge
 from jeghealth_backend.api.viewsets import BaseViewSet
 
-from . import selectors, services
+from . import selectors, services, tasks
 from .exceptions import ReadingInvalid
 from .filters import ReadingFilter
-from .models import HealthMetric, HealthMetricTarget, Period
+from .imports import run as import_service
+from .models import HealthMetric, HealthMetricTarget, ImportJob, Period
 from .periods import local_today
 from .progress import target_progress
 from .serializers import (
@@ -28,6 +33,9 @@ from .serializers import (
     HealthMetricLatestSerializer,
     HealthMetricSerializer,
     HealthMetricUpdateSerializer,
+    ImportAcceptedSerializer,
+    ImportInputSerializer,
+    ImportSerializer,
     MetricSummaryQuerySerializer,
     MetricSummarySerializer,
     MetricTargetInputSerializer,
@@ -282,3 +290,36 @@ class TargetViewSet(
     def progress(self, request, pk=None):
         target = self.get_object()
         return Response(MetricTargetProgressSerializer(target_progress(target=target, now=timezone.now())).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The person's imports, newest first"),
+    retrieve=extend_schema(summary="One import: its status, counts and refused records"),
+)
+class ImportViewSet(PatientScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = ImportSerializer
+    model = ImportJob
+    filter_backends = []
+    care_scope = "health_metrics"
+    audit_resource_type = "health_metric_import"
+    parser_classes = [MultiPartParser]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def scoped_queryset(self):
+        return selectors.import_queryset(user=self.subject)
+
+    @extend_schema(
+        summary="Import a history file (Apple Health, FHIR R4 Bundle, Health Connect JSON)",
+        description="A worker imports it: poll `imports/{id}/`. At most IMPORT_MAX_BYTES (413 above).",
+        request={"multipart/form-data": ImportInputSerializer},
+        responses={202: ImportAcceptedSerializer},
+    )
+    def create(self, request):
+        shape = ImportInputSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        upload = shape.validated_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise PayloadTooLarge()
+        job = import_service.import_create(user=self.subject, format=shape.validated_data["format"], upload=upload)
+        transaction.on_commit(lambda: tasks.run_import.delay(str(job.pk)))
+        return Response({"id": str(job.pk), "status": job.status}, status=status.HTTP_202_ACCEPTED)

@@ -485,6 +485,11 @@ FIELD_ENCRYPTION_SECRET_KEY_FALLBACK = env.bool("FIELD_ENCRYPTION_SECRET_KEY_FAL
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# Imports of a person's history (health_metrics/imports/): the one upload allowed past the cap above, up to this.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=536870912)
+IMPORT_PATH = "/api/v1/health-metrics/imports/"
+# Uploads wait for their worker on the storage reports use (the local file system, or S3 when configured).
+IMPORT_STORAGE_ALIAS = "default"
 
 # --- Device API keys (iot_devices.keys) -----------------------------------------------------------------------
 # Days a device key works after it was issued or rotated (checklist B9); 0: keys never expire. The owner is told

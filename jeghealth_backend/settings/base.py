@@ -429,6 +429,10 @@ SPECTACULAR_SETTINGS = {
         "DoseFormEnum": "medications.choices.DoseForm",
         "DoseStatusEnum": "medications.choices.DoseStatus",
         "LoggedDoseStatusEnum": "medications.choices.LoggedStatus",
+        # Three choice sets share the field name `format`: imports, reports, and the export's query parameter.
+        "ImportFormatEnum": "health_metrics.models.ImportFormat",
+        "ReportFormatEnum": "reports.choices.ReportFormat",
+        "ImportStatusEnum": "health_metrics.models.ImportStatus",
     },
 }
 

@@ -8,13 +8,20 @@ import sys
 COPY_COLUMNS = (
     "id, user_id, metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit, "
     "recorded_at, source, device_id, device_data_batch_id, is_manual_entry, notes, metadata, quality, is_anomaly, "
-    "anomaly_reason, client_record_id, created_at"
+    "anomaly_reason, client_record_id, created_at, recorded_offset_minutes, ended_at, source_name"
 )
 COPY_TYPES = [
     "uuid", "uuid", "varchar", "float8", "float8", "float8", "varchar", "float8", "varchar",
     "timestamptz", "varchar", "uuid", "uuid", "bool", "text", "jsonb", "varchar", "bool",
-    "varchar", "uuid", "timestamptz",
+    "varchar", "uuid", "timestamptz", "int2", "timestamptz", "varchar",
 ]  # fmt: skip
+
+
+def source_columns(name: str) -> tuple:
+    """The last three COPY columns of a row sent in UTC, of an instant, from the source NAME."""
+    return (0, None, name)
+
+
 COPY_STATEMENT = f"COPY health_metrics_healthmetric ({COPY_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 
 

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench_common import COPY_COLUMNS, COPY_STATEMENT, COPY_TYPES, ensure_database
+from bench_common import COPY_COLUMNS, COPY_STATEMENT, COPY_TYPES, ensure_database, source_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -205,6 +205,7 @@ def run_workload(workload: Workload, rounds: int) -> str:
             "",
             None,
             now,
+            *source_columns(device.name),
         )
         for c in clean
     ]

@@ -42,7 +42,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench_common import COPY_STATEMENT, COPY_TYPES, ensure_database
+from bench_common import COPY_STATEMENT, COPY_TYPES, ensure_database, source_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -70,7 +70,7 @@ def row(user_id, metric_type, moment, value=None, systolic=None, diastolic=None,
     unit = UNITS[metric_type]
     return (
         uuid.uuid4(), user_id, metric_type, value, systolic, diastolic, unit, value, unit,
-        moment, "device", None, None, False, "", {}, "ok", False, "", None, now or moment,
+        moment, "device", None, None, False, "", {}, "ok", False, "", None, now or moment, *source_columns("bench"),
     )  # fmt: skip
 
 
@@ -337,7 +337,7 @@ def converted_row(user_id, item: dict):
     return (
         uuid.uuid4(), user_id, clean.metric_type, clean.value, clean.systolic_value, clean.diastolic_value,
         clean.unit, clean.entered_value, clean.entered_unit, clean.recorded_at, "manual", None, None, True,
-        clean.notes, clean.metadata, "ok", False, "", None, datetime.now(UTC),
+        clean.notes, clean.metadata, "ok", False, "", None, datetime.now(UTC), *source_columns("manual"),
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from accounts.admin_audit import AuditedAdminMixin
 from jeghealth_backend.admin_display import short_id
 
 from . import services
+from .fields import ADMIN_LIST_FIELDS
 from .models import HealthMetric, HealthMetricSummary, HealthMetricTarget
 
 
@@ -19,19 +20,7 @@ class HealthMetricAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_resource_type = "health_metric"
     audit_owner_field = "user"
 
-    list_display = [
-        short_id,
-        "user",
-        "metric_type",
-        "value",
-        "systolic_value",
-        "diastolic_value",
-        "unit",
-        "recorded_at",
-        "source",
-        "quality",
-        "is_anomaly",
-    ]
+    list_display = [short_id, "user", *ADMIN_LIST_FIELDS]
     list_filter = ["metric_type", "source", "is_anomaly", "quality", ("recorded_at", admin.DateFieldListFilter)]
     date_hierarchy = "recorded_at"
     search_fields = ["user__email", "id"]

@@ -30,12 +30,13 @@ from django.db import connection
 
 from accounts.models import UserProfile
 
+from .exceptions import OwnerGone, ReadingInvalid
 from .models import Source
 from .quality import assess
 from .selectors import BatchReadings
 from .services import metrics_changed, rollups_mark_pending, rollups_unmark_pending
-from .storage import NewReadings, Origin, OwnerGone, device_readings_insert
-from .validation import CleanReading, ReadingInvalid, clean_reading
+from .storage import NewReadings, Origin, device_readings_insert
+from .validation import CleanReading, clean_reading
 
 __all__ = [
     "Accepted",
@@ -54,12 +55,14 @@ Key = tuple[str, datetime]  # (metric type, recorded_at): a device's reading is 
 
 @dataclass(frozen=True, slots=True)
 class DeviceBatch:
-    """What health metrics needs of one device batch: our batch row's id, the device, its owner, the metric types
-    the device is configured for, and the moment readings are judged against (the upload's, on every delivery)."""
+    """What health metrics needs of one device batch: our batch row's id, the device (its name is the readings'
+    `source_name`), its owner, the metric types the device is configured for, and the moment readings are judged
+    against (the upload's, on every delivery)."""
 
     pk: uuid.UUID
     device_id: uuid.UUID
     owner_id: uuid.UUID
+    device_name: str
     allowed: frozenset[str]
     moment: datetime
 
@@ -157,6 +160,7 @@ def chunk_store(
         source=Source.DEVICE.value,
         device_id=batch.device_id,
         batch_pk=batch.pk,
+        source_name=batch.device_name,
     )
     new = NewReadings([item.reading for item in accepted], origin, [item.quality for item in accepted])
     return device_readings_insert(new, skip_stored=skip_stored), marks

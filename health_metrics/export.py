@@ -4,30 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from .fields import EXPORT_FIELDS, column
 from .models import HealthMetric, HealthMetricTarget
 
-READING_FIELDS = (
-    "id",
-    "metric_type",
-    "value",
-    "systolic_value",
-    "diastolic_value",
-    "unit",
-    "entered_value",
-    "entered_unit",
-    "recorded_at",
-    "source",
-    "device_id",
-    "device_data_batch_id",
-    "is_manual_entry",
-    "notes",
-    "metadata",
-    "quality",
-    "is_anomaly",
-    "anomaly_reason",
-    "client_record_id",
-    "created_at",
-)
+READING_COLUMNS = tuple(column(name) for name in EXPORT_FIELDS)
 TARGET_FIELDS = (
     "id",
     "metric_type",
@@ -49,7 +29,7 @@ def _rows(queryset, fields) -> Iterator[dict]:
 
 
 def export_sections(user) -> Iterator[tuple[str, Iterable[dict]]]:
-    yield "health_metrics", _rows(HealthMetric.objects.filter(user=user).order_by("recorded_at"), READING_FIELDS)
+    yield "health_metrics", _rows(HealthMetric.objects.filter(user=user).order_by("recorded_at"), READING_COLUMNS)
     yield (
         "health_metric_targets",
         _rows(HealthMetricTarget.objects.filter(user=user).order_by("created_at"), TARGET_FIELDS),

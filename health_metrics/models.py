@@ -22,6 +22,11 @@ from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES
 class Source(models.TextChoices):
     MANUAL = "manual", "Manual entry"
     DEVICE = "device", "Device"
+    IMPORT = "import", "Import"
+
+
+# `source_name` of a reading typed in by the person (and the source key of manual entry, arbitration.py).
+MANUAL_SOURCE_NAME = "manual"
 
 
 class Quality(models.TextChoices):
@@ -33,6 +38,13 @@ class Period(models.TextChoices):
     DAILY = "daily", "Daily"
     WEEKLY = "weekly", "Weekly"
     MONTHLY = "monthly", "Monthly"
+
+
+class DayBasis(models.TextChoices):
+    """Whose calendar a summary's days are of: the profile timezone's, or each reading's own local date."""
+
+    PROFILE = "profile", "The profile timezone's calendar"
+    RECORDED = "recorded", "Each reading's own local date"
 
 
 class TargetType(models.TextChoices):
@@ -73,7 +85,13 @@ class HealthMetric(models.Model):
     entered_value = models.FloatField(null=True, blank=True)
     entered_unit = models.CharField(max_length=16, blank=True)
     recorded_at = models.DateTimeField()
+    # The UTC offset `recorded_at` was sent with: the reading's own local time (summary `day_basis=recorded`).
+    recorded_offset_minutes = models.SmallIntegerField(default=0)
+    # Cumulative types (steps, calories, sleep) may cover an interval from `recorded_at` to `ended_at`.
+    ended_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.MANUAL)
+    # Who wrote it: the device's name, the importing app's or device's `sourceName`, or `manual`.
+    source_name = models.CharField(max_length=128, blank=True, default=MANUAL_SOURCE_NAME)
     # The unique (device, metric_type, recorded_at) key serves lookups by device: no separate FK index.
     device = models.ForeignKey(
         "iot_devices.IoTDevice",
@@ -114,6 +132,10 @@ class HealthMetric(models.Model):
             models.CheckConstraint(
                 condition=Q(systolic_value__isnull=True) | Q(systolic_value__gt=models.F("diastolic_value")),
                 name="health_metric_systolic_above_diastolic",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("recorded_at")),
+                name="health_metric_ends_after_start",
             ),
         ]
         indexes = [
@@ -266,3 +288,98 @@ class PendingAnomalyCheck(models.Model):
 
     def __str__(self) -> str:
         return f"pending anomaly check of {self.user_id}"
+
+
+class SourcePriority(models.Model):
+    """A person's order of belief in the sources of one metric type (`source-priority/`), best first.
+
+    Keys are `device:<device id>`, `import:<source name>` and `manual` (arbitration.source_key). Sources the
+    list does not name follow it in the default order (arbitration.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    metric_type = models.CharField(max_length=32, choices=METRIC_TYPE_CHOICES)
+    sources = models.JSONField(default=list)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "metric_type"], name="health_source_priority_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_type} source priority of {self.user_id}"
+
+
+class ChangeOp(models.TextChoices):
+    UPSERT = "upsert", "A reading stored or changed"
+    DELETE = "delete", "A reading deleted"
+    BATCH = "batch", "The readings one write stored (by batch id, recorded in a range)"
+
+
+class ReadingChange(models.Model):
+    """One entry of a person's changes feed (`changes/`, sync.py), in the writing transaction.
+
+    A reading stored or changed by a person is one `upsert` row (an earlier one of the same reading is
+    dropped); a device batch or an import chunk is one `batch` row naming its readings by `batch_id` and time
+    range, expanded when read; a deletion is a `delete` row (a tombstone), kept 30 days."""
+
+    seq = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    op = models.CharField(max_length=8, choices=ChangeOp.choices)
+    reading_id = models.UUIDField(null=True, blank=True)
+    batch_id = models.UUIDField(null=True, blank=True)
+    recorded_from = models.DateTimeField(null=True, blank=True)
+    recorded_to = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "seq"], name="health_change_feed"),
+            models.Index(fields=["user", "reading_id"], name="health_change_reading"),
+            models.Index(fields=["created_at"], name="health_change_age", condition=Q(op="delete")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.op} {self.seq} of {self.user_id}"
+
+
+class ImportFormat(models.TextChoices):
+    APPLE_HEALTH = "apple_health", "Apple Health export (export.zip or export.xml)"
+    FHIR = "fhir", "FHIR R4 Bundle of Observations"
+    HEALTH_CONNECT = "health_connect", "Health Connect JSON"
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """One uploaded file of a person's history, imported by a worker (health_metrics/imports/).
+
+    The upload waits on the report storage under `file_name` until the import ends, and is deleted then.
+    `errors` lists at most 100 refused records (`position`, `code`, `message`); `error` says why a whole file
+    failed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    format = models.CharField(max_length=16, choices=ImportFormat.choices)
+    status = models.CharField(max_length=12, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    file_name = models.CharField(max_length=255, blank=True)
+    created_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    counts_by_type = models.JSONField(default=dict)
+    errors = models.JSONField(default=list)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="health_import_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.format} import {self.id} of {self.user_id}"

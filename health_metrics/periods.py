@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from django.db.models import DateField
+from django.db.models import DateField, DateTimeField, F, Func
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from .models import Period
@@ -59,3 +59,34 @@ def local_today(tz: tzinfo, now: datetime) -> date:
 def bucket_expression(period: str, tz: tzinfo):
     """SQL for the local first day of the period holding `recorded_at` (DATE_TRUNC … AT TIME ZONE on PostgreSQL)."""
     return _TRUNC[period]("recorded_at", tzinfo=tz, output_field=DateField())
+
+
+class RecordedLocal(Func):
+    """SQL for `recorded_at` on the reading's own clock: shifted by the offset it was sent with (a naive local
+    time, written as UTC so that truncation leaves it alone)."""
+
+    output_field = DateTimeField()
+
+    def __init__(self):
+        super().__init__(F("recorded_at"), F("recorded_offset_minutes"))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        (at, at_params), (offset, offset_params) = (compiler.compile(e) for e in self.source_expressions)
+        return f"({at} + interval '1 minute' * {offset})", [*at_params, *offset_params]
+
+    def as_sqlite(self, compiler, connection, **extra):
+        (at, at_params), (offset, offset_params) = (compiler.compile(e) for e in self.source_expressions)
+        # (The backend turns %% into %.)
+        return (
+            f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {at}, printf('%%+d minutes', {offset}))",
+            [*at_params, *offset_params],
+        )
+
+
+# Furthest a sent offset may be from UTC (UTC-12 … UTC+14): the span of instants a local date can hold.
+MAX_OFFSET = timedelta(hours=14)
+
+
+def recorded_bucket_expression(period: str):
+    """SQL for the first day of the period holding the reading on its own local calendar (`day_basis=recorded`)."""
+    return _TRUNC[period](RecordedLocal(), tzinfo=UTC, output_field=DateField())

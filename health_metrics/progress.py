@@ -16,6 +16,7 @@ from django.db.models import Avg, Max, Sum
 
 from jeghealth_backend.metric_catalog import CATALOG
 
+from .arbitration import counted
 from .models import HealthMetric, HealthMetricTarget, Quality, TargetType
 from .periods import bucket_expression, local_midnight, local_today, next_period_start, period_start, period_starts
 
@@ -51,7 +52,10 @@ def _period_values(target: HealthMetricTarget, tz, last_day: date) -> dict[date,
         quality=Quality.OK,
         recorded_at__gte=local_midnight(target.start_date, tz),
         recorded_at__lt=local_midnight(end_day, tz),
-    ).annotate(bucket=bucket_expression(target.period, tz))
+    )
+    readings = counted(readings, user_id=target.user_id, metric_types=[target.metric_type]).annotate(
+        bucket=bucket_expression(target.period, tz)
+    )
     grouped = readings.values("bucket").order_by("bucket")
     if spec.target_aggregate in ("sum", "avg"):
         function = Sum if spec.target_aggregate == "sum" else Avg

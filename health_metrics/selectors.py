@@ -18,7 +18,8 @@ from django.shortcuts import get_object_or_404
 from jeghealth_backend import person_cache
 from jeghealth_backend.metric_catalog import CATALOG, METRIC_TYPES
 
-from .models import HealthMetric, HealthMetricTarget
+from .arbitration import present_sources
+from .models import DayBasis, HealthMetric, HealthMetricTarget, ImportJob, SourcePriority
 from .summaries import present_bucket, summary_buckets
 
 
@@ -83,14 +84,22 @@ def metric_latest(*, user) -> dict[str, HealthMetric]:
     return person_cache.cached(user.pk, "latest", (), compute)
 
 
-def summary_get(*, user, metric_type: str, period: str, start_date: date, end_date: date) -> dict[str, Any]:
+def summary_get(
+    *, user, metric_type: str, period: str, start_date: date, end_date: date, day_basis: str = DayBasis.PROFILE
+) -> dict[str, Any]:
     """The summary answer: buckets of the person's own calendar, from the cache while nothing changed."""
     tz = user.profile.tzinfo
     spec = CATALOG[metric_type]
 
     def compute() -> dict[str, Any]:
         buckets = summary_buckets(
-            user_id=user.pk, metric_type=metric_type, period=period, tz=tz, start_date=start_date, end_date=end_date
+            user_id=user.pk,
+            metric_type=metric_type,
+            period=period,
+            tz=tz,
+            start_date=start_date,
+            end_date=end_date,
+            day_basis=day_basis,
         )
         return {
             "metric_type": metric_type,
@@ -99,10 +108,13 @@ def summary_get(*, user, metric_type: str, period: str, start_date: date, end_da
             "start_date": start_date.isoformat(),
             "end_date": end_date.isoformat(),
             "timezone": tz.key,
+            "day_basis": day_basis,
             "buckets": [present_bucket(spec, day, row) for day, row in buckets.items()],
         }
 
-    return person_cache.cached(user.pk, "summary", (metric_type, period, start_date, end_date, tz.key), compute)
+    return person_cache.cached(
+        user.pk, "summary", (metric_type, period, start_date, end_date, tz.key, day_basis), compute
+    )
 
 
 def target_queryset(*, user) -> QuerySet[HealthMetricTarget]:
@@ -111,3 +123,16 @@ def target_queryset(*, user) -> QuerySet[HealthMetricTarget]:
 
 def target_get(*, user, target_id) -> HealthMetricTarget:
     return get_object_or_404(target_queryset(user=user), pk=target_id)
+
+
+def source_priority_get(*, user) -> dict[str, list[str]]:
+    """Per type that has readings or a stored order, the sources in the order arbitration believes them."""
+    stored = set(SourcePriority.objects.filter(user=user).values_list("metric_type", flat=True))
+    present = set(HealthMetric.objects.filter(user=user).values_list("metric_type", flat=True).distinct().order_by())
+    types = [t for t in METRIC_TYPES if t in stored | present]
+    by_type = present_sources(user_id=user.pk, metric_types=types)
+    return {t: list(by_type[t].order) for t in types}
+
+
+def import_queryset(*, user) -> QuerySet[ImportJob]:
+    return ImportJob.objects.filter(user=user).order_by("-created_at")

@@ -13,7 +13,18 @@ from rest_framework import serializers
 
 from jeghealth_backend.metric_catalog import METRIC_TYPE_CHOICES, METRIC_TYPES
 
-from .models import HealthMetric, HealthMetricTarget, Period, Quality, TargetType
+from .fields import READING_FIELDS
+from .models import (
+    DayBasis,
+    HealthMetric,
+    HealthMetricTarget,
+    ImportFormat,
+    ImportJob,
+    ImportStatus,
+    Period,
+    Quality,
+    TargetType,
+)
 from .services import BULK_MAX_ITEMS
 from .validation import METADATA_MAX_KEYS, NOTES_MAX_LENGTH
 
@@ -83,6 +94,9 @@ class HealthMetricInputSerializer(serializers.Serializer):
     diastolic_value = RawNumber(required=False)
     unit = RawUnit(required=False)
     recorded_at = RawDateTime()
+    ended_at = RawDateTime(
+        required=False, help_text="Steps, calories, sleep_hours only: the end of the interval (within 24 hours)."
+    )
     is_manual_entry = RawBoolean(required=False)
     notes = RawNotes(required=False)
     metadata = RawMetadata(required=False, help_text="A JSON object: at most 50 keys, 3 levels, 4 KiB.")
@@ -121,27 +135,7 @@ class HealthMetricSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = HealthMetric
-        fields = [
-            "id",
-            "metric_type",
-            "value",
-            "systolic_value",
-            "diastolic_value",
-            "unit",
-            "entered_value",
-            "entered_unit",
-            "recorded_at",
-            "source",
-            "device",
-            "is_manual_entry",
-            "quality",
-            "is_anomaly",
-            "anomaly_reason",
-            "notes",
-            "metadata",
-            "client_record_id",
-            "created_at",
-        ]
+        fields = list(READING_FIELDS)
         read_only_fields = fields
 
     def to_representation(self, instance: HealthMetric) -> dict:
@@ -158,7 +152,10 @@ class HealthMetricSerializer(serializers.ModelSerializer):
             "entered_value": instance.entered_value,
             "entered_unit": instance.entered_unit,
             "recorded_at": _iso(instance.recorded_at),
+            "recorded_offset_minutes": instance.recorded_offset_minutes,
+            "ended_at": _iso(instance.ended_at) if instance.ended_at else None,
             "source": instance.source,
+            "source_name": instance.source_name,
             "device": str(instance.device_id) if instance.device_id else None,
             "is_manual_entry": instance.is_manual_entry,
             "quality": instance.quality,
@@ -197,6 +194,11 @@ class MetricSummaryQuerySerializer(serializers.Serializer):
     period = serializers.ChoiceField(choices=Period.choices, default=Period.DAILY)
     start_date = serializers.DateField(required=False, help_text="Local date, included. Default: a span per period.")
     end_date = serializers.DateField(required=False, help_text="Local date, included. Default: today.")
+    day_basis = serializers.ChoiceField(
+        choices=DayBasis.choices,
+        default=DayBasis.PROFILE,
+        help_text="`profile`: days of the profile timezone; `recorded`: each reading on its own local date.",
+    )
 
 
 class MetricStatsSerializer(serializers.Serializer):
@@ -231,6 +233,7 @@ class MetricSummarySerializer(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     timezone = serializers.CharField(max_length=64, help_text="The profile timezone the calendar is in.")
+    day_basis = serializers.ChoiceField(choices=DayBasis.choices)
     buckets = MetricSummaryBucketSerializer(many=True)
 
 
@@ -329,3 +332,99 @@ class MetricTargetProgressSerializer(serializers.Serializer):
     periods_met = serializers.IntegerField(min_value=0)
     periods_total = serializers.IntegerField(min_value=0)
     current_streak = serializers.IntegerField(min_value=0)
+
+
+# --- sources --------------------------------------------------------------------------------------------
+
+SOURCE_KEY_PATTERN = r"^(manual|device:[0-9a-fA-F-]{32,36}|import:.{1,128})$"
+SOURCES_MAX = 50
+
+
+class SourcePrioritySerializer(serializers.Serializer):
+    """`{"<metric_type>": ["<source key>", …]}`, best first: `device:<device id>`, `import:<source name>`,
+    `manual`. A PUT names the types it orders; sources it leaves out follow in the default order."""
+
+    def get_fields(self):
+        return {
+            t: serializers.ListField(
+                child=serializers.RegexField(SOURCE_KEY_PATTERN, max_length=136),
+                max_length=SOURCES_MAX,
+                required=False,
+            )
+            for t in METRIC_TYPES
+        }
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(METRIC_TYPES))
+            if unknown:
+                raise serializers.ValidationError({name: ["Not a metric type."] for name in unknown})
+        values = super().to_internal_value(data)
+        errors = {t: ["Each source may be named once."] for t, keys in values.items() if len(set(keys)) != len(keys)}
+        if errors:
+            raise serializers.ValidationError(errors)
+        if not values:
+            raise serializers.ValidationError({"non_field_errors": ["Name at least one metric type."]})
+        return values
+
+
+# --- delta sync -----------------------------------------------------------------------------------------
+
+
+class ChangesQuerySerializer(serializers.Serializer):
+    since = serializers.CharField(required=False, max_length=512, help_text="The cursor of the previous answer.")
+
+
+class ChangeSerializer(serializers.Serializer):
+    op = serializers.ChoiceField(choices=["upsert", "delete"])
+    id = serializers.UUIDField()
+    reading = HealthMetricSerializer(required=False, help_text="The reading as it is now (upserts only).")
+
+
+class ChangesSerializer(serializers.Serializer):
+    changes = ChangeSerializer(many=True)
+    cursor = serializers.CharField(help_text="Opaque: pass it as `since` next time.")
+    has_more = serializers.BooleanField()
+
+
+# --- imports --------------------------------------------------------------------------------------------
+
+
+class ImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="export.zip or export.xml (apple_health), a JSON file (fhir, health_connect)."
+    )
+    format = serializers.ChoiceField(choices=ImportFormat.choices)
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    position = serializers.IntegerField(min_value=1, help_text="The record's place in the file, from 1.")
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportAcceptedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=ImportStatus.choices)
+
+
+class ImportSerializer(serializers.ModelSerializer):
+    errors = ImportErrorSerializer(many=True, help_text="Refused records, at most 100.")
+    counts_by_type = serializers.DictField(child=serializers.IntegerField(min_value=0))
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "format",
+            "status",
+            "created_count",
+            "duplicate_count",
+            "skipped_count",
+            "counts_by_type",
+            "errors",
+            "error",
+            "created_at",
+            "finished_at",
+        ]
+        read_only_fields = fields

@@ -15,35 +15,35 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
 from alerts.services import readings_forgotten
-from jeghealth_backend.api.exceptions import ApplicationError
 from jeghealth_backend.metric_catalog import CATALOG
 from jeghealth_backend.person_cache import person_data_changed
 
-from .models import HealthMetric, HealthMetricTarget, PendingAnomalyCheck, PendingRollup, Source, TargetType
+from .exceptions import ReadingInvalid, ReadingNotEditable, TargetInvalid
+from .models import (
+    HealthMetric,
+    HealthMetricTarget,
+    PendingAnomalyCheck,
+    PendingRollup,
+    Source,
+    SourcePriority,
+    TargetType,
+)
 from .quality import assess
 from .selectors import BatchReadings
-from .storage import NewReadings, Origin, metric_rows, readings_insert
-from .validation import ManualEntry, ReadingInvalid, clean_manual_entry, clean_reading
+from .storage import NewReadings, Origin, cross_source_twins, metric_rows, readings_insert, without_twins
+from .sync import changes_record, check_if_match
+from .validation import ManualEntry, clean_manual_entry, clean_reading
 
 logger = logging.getLogger(__name__)
 
 BULK_MAX_ITEMS = 1000
 _READING_FIELDS = ("value", "systolic_value", "diastolic_value", "unit", "recorded_at")
-
-
-class TargetInvalid(ReadingInvalid):
-    """A target whose fields do not fit together (e.g. a range target without max_value)."""
-
-
-class ReadingNotEditable(ApplicationError):
-    status_code = 400
-    default_code = "validation_error"
-    default_detail = "This reading cannot be changed that way."
 
 
 # --- the after-write hook -------------------------------------------------------------------------------
@@ -85,6 +85,13 @@ def metrics_changed(
     else:
         mark_ids = list(pending_ids)
     reading_ids = [str(i) for i in metric_ids]
+    changes_record(
+        user_id=user_id,
+        upserts=reading_ids,
+        batch_id=batch.pk if batch else None,
+        recorded_from=batch.start if batch else None,
+        recorded_to=batch.end if batch else None,
+    )
     check_id = None
     if reading_ids or batch is not None:
         check = PendingAnomalyCheck.objects.create(
@@ -180,14 +187,20 @@ def _store_manual(*, user, entries: list[ManualEntry], keyed_by_index: bool) -> 
         client_record_ids=[e.client_record_id for e in entries],
     )
     objects = metric_rows(new)
-    inserted = readings_insert(new)
-    skipped = {o.client_record_id for o in objects if o.id not in inserted}
+    # The same value another source (a device, an import) stored within a minute is that reading: answered, not
+    # stored twice. Manual entries share one source, so a twin is always a stored reading.
+    twins = cross_source_twins(new)
+    inserted = readings_insert(without_twins(new, twins))
+    twin_rows = {m.pk: m for m in HealthMetric.objects.filter(pk__in=list(twins.values()))} if twins else {}
+    skipped = {o.client_record_id for i, o in enumerate(objects) if o.id not in inserted and i not in twins}
     holders = {}
     if skipped:
         holders = {m.client_record_id: m for m in HealthMetric.objects.filter(user=user, client_record_id__in=skipped)}
     results: list[tuple[HealthMetric, bool]] = []
-    for obj in objects:
-        if obj.id in inserted:
+    for index, obj in enumerate(objects):
+        if index in twins:
+            results.append((twin_rows[twins[index]], False))
+        elif obj.id in inserted:
             results.append((obj, True))
         elif obj.client_record_id in holders:
             results.append((holders[obj.client_record_id], False))
@@ -207,11 +220,12 @@ def _store_manual(*, user, entries: list[ManualEntry], keyed_by_index: bool) -> 
 
 
 @transaction.atomic
-def metric_update(*, metric: HealthMetric, data: dict[str, Any]) -> HealthMetric:
+def metric_update(*, metric: HealthMetric, data: dict[str, Any], if_match: str | None = None) -> HealthMetric:
     """Edit one reading: values, unit, time, notes, metadata, `is_manual_entry`, or `quality` (a person confirms
     a suspect reading with `ok`). The type cannot change; a device's reading keeps its values (only notes,
     metadata and quality). New values are validated like a new reading and checked for anomalies again."""
     metric = HealthMetric.objects.select_for_update().get(pk=metric.pk)
+    check_if_match(metric, if_match)  # under the lock: nobody changes it between the check and the write
     if "metric_type" in data and data["metric_type"] != metric.metric_type:
         raise ReadingNotEditable(fields={"metric_type": ["Cannot be changed; delete the reading and add another."]})
     touches_values = any(name in data for name in _READING_FIELDS)
@@ -265,14 +279,19 @@ def metric_update(*, metric: HealthMetric, data: dict[str, Any]) -> HealthMetric
         end=max(old_recorded_at, metric.recorded_at),
         metric_ids=[metric.pk] if touches_values else (),
     )
+    if not touches_values:
+        changes_record(user_id=metric.user_id, upserts=[metric.pk])
     return metric
 
 
 @transaction.atomic
-def metric_delete(*, metric: HealthMetric) -> None:
-    """Delete one reading; its buckets are refreshed after commit."""
+def metric_delete(*, metric: HealthMetric, if_match: str | None = None) -> None:
+    """Delete one reading (with IF_MATCH, only while its ETag is that); its buckets are refreshed after commit."""
+    if if_match is not None:
+        check_if_match(HealthMetric.objects.select_for_update().get(pk=metric.pk), if_match)
     user_id, metric_type, recorded_at = metric.user_id, metric.metric_type, metric.recorded_at
     readings_forgotten(user_id=user_id, reading_ids=[metric.pk])
+    changes_record(user_id=user_id, deletes=[metric.pk])
     metric.delete()
     metrics_changed(user_id=user_id, metric_types=[metric_type], start=recorded_at, end=recorded_at)
 
@@ -280,6 +299,29 @@ def metric_delete(*, metric: HealthMetric) -> None:
 def _height_cm(user) -> float | None:
     profile = getattr(user, "profile", None)
     return float(profile.height_cm) if profile is not None and profile.height_cm else None
+
+
+# --- source priority ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def source_priority_set(*, user, orders: dict[str, list[str]]) -> None:
+    """Store USER's order of sources for each type of ORDERS (keys checked by the serializer). Summaries,
+    targets and the dashboard follow it at once (the changed types' rollups are pending until refreshed)."""
+    now = timezone.now()
+    for metric_type, keys in orders.items():
+        SourcePriority.objects.update_or_create(
+            user=user, metric_type=metric_type, defaults={"sources": list(keys), "updated_at": now}
+        )
+    spans = (
+        HealthMetric.objects.filter(user=user, metric_type__in=list(orders))
+        .values("metric_type")
+        .annotate(first=Min("recorded_at"), last=Max("recorded_at"))
+        .order_by()
+    )
+    for span in spans:
+        metrics_changed(user_id=user.pk, metric_types=[span["metric_type"]], start=span["first"], end=span["last"])
+    person_data_changed(user.pk)
 
 
 # --- targets --------------------------------------------------------------------------------------------

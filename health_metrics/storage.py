@@ -19,30 +19,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import orjson
 import psycopg
 from django.db import connection
 
-from jeghealth_backend.api.exceptions import ApplicationError
 from jeghealth_backend.encryption import encrypt
+from jeghealth_backend.metric_catalog import CATALOG
 
+from .arbitration import source_key
 from .clinical import clinical_reason
-from .models import HealthMetric, Source
+from .exceptions import OwnerGone
+from .models import MANUAL_SOURCE_NAME, HealthMetric, Source
 from .validation import CleanReading
 
 _TABLE = HealthMetric._meta.db_table
 _USERS = HealthMetric._meta.get_field("user").related_model._meta.db_table
 _DEVICES = HealthMetric._meta.get_field("device").related_model._meta.db_table
-
-
-class OwnerGone(ApplicationError):
-    """The person or device of an insert was deleted while it ran: nothing is stored for them."""
-
-    status_code = 409
-    default_code = "conflict"
-    default_detail = "The account or device these readings belong to no longer exists."
 
 
 _EMPTY_JSON = "{}"
@@ -65,16 +59,19 @@ def _insert_sql(*, given_ids: bool, on_conflict: str) -> str:
 INSERT INTO {_TABLE} (
     id, user_id, metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit,
     recorded_at, source, device_id, device_data_batch_id, is_manual_entry, notes, metadata, quality, is_anomaly,
-    anomaly_reason, client_record_id, created_at
+    anomaly_reason, client_record_id, created_at, recorded_offset_minutes, ended_at, source_name
 )
 SELECT {id_value}, %b, r.metric_type, r.value, r.systolic_value, r.diastolic_value, r.unit, r.entered_value,
     r.entered_unit, r.recorded_at, %b, %b, %b, r.is_manual_entry, r.notes, r.metadata::jsonb, r.quality,
-    r.anomaly_reason <> '', r.anomaly_reason, r.client_record_id, %b
+    r.anomaly_reason <> '', r.anomaly_reason, r.client_record_id, %b, r.recorded_offset_minutes, r.ended_at,
+    r.source_name
 FROM unnest(
     {id_array}%b::text[], %b::float8[], %b::float8[], %b::float8[], %b::text[], %b::float8[], %b::text[],
-    %b::timestamptz[], %b::bool[], %b::text[], %b::text[], %b::text[], %b::text[], %b::uuid[]
+    %b::timestamptz[], %b::bool[], %b::text[], %b::text[], %b::text[], %b::text[], %b::uuid[], %b::int2[],
+    %b::timestamptz[], %b::text[]
 ) AS r({id_name}metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit,
-       recorded_at, is_manual_entry, notes, metadata, quality, anomaly_reason, client_record_id)
+       recorded_at, is_manual_entry, notes, metadata, quality, anomaly_reason, client_record_id,
+       recorded_offset_minutes, ended_at, source_name)
 {on_conflict}
 """  # noqa: S608 - the table name is our model's, every value is a bound parameter
 
@@ -93,6 +90,8 @@ class Origin:
     source: str = Source.MANUAL.value
     device_id: uuid.UUID | None = None
     batch_pk: uuid.UUID | None = None
+    # Every row's `source_name` unless NewReadings names each (an import's records come from many sources).
+    source_name: str = MANUAL_SOURCE_NAME
 
     def params(self) -> list:
         # In the order of the statement's first placeholders.
@@ -103,7 +102,7 @@ class Origin:
 class NewReadings:
     """Clean readings to store with their per-reading columns: QUALITIES (health_metrics.quality), and for
     manual entry the IDS (else the database makes them), `is_manual_entry` and `client_record_ids` (else False
-    and None)."""
+    and None); SOURCE_NAMES per reading (else the origin's)."""
 
     readings: Sequence[CleanReading]
     origin: Origin
@@ -111,6 +110,7 @@ class NewReadings:
     ids: Sequence[uuid.UUID] | None = None
     is_manual_entry: Sequence[bool] | None = None
     client_record_ids: Sequence[uuid.UUID | None] | None = None
+    source_names: Sequence[str] | None = None
 
     def column_params(self) -> list:
         """The per-reading arrays the unnest insert binds after the ids."""
@@ -131,7 +131,15 @@ class NewReadings:
             list(self.qualities),
             self.anomaly_reasons(),
             list(self.client_record_ids) if self.client_record_ids is not None else [None] * count,
+            [r.recorded_offset_minutes for r in readings],
+            [r.ended_at for r in readings],
+            self.names(),
         ]
+
+    def names(self) -> list[str]:
+        if self.source_names is not None:
+            return list(self.source_names)
+        return [self.origin.source_name] * len(self.readings)
 
     def anomaly_reasons(self) -> list[str]:
         """Per reading, the clinical thresholds it crosses: flagged as it is stored (clinical.py)."""
@@ -186,6 +194,9 @@ def device_readings_insert(new: NewReadings, *, skip_stored: bool = True) -> int
     if not new.readings:
         return 0
     lock_owners(new.origin)
+    new = without_twins(new, cross_source_twins(new))  # the same instant another source measured: once
+    if not new.readings:
+        return 0
     if connection.vendor != "postgresql":
         return len(_insert_orm(replace(new, ids=[uuid.uuid4() for _ in new.readings])))
     with _cursor() as cursor, connection.wrap_database_errors:  # psycopg's errors as Django's (IntegrityError…)
@@ -200,11 +211,12 @@ def device_readings_insert(new: NewReadings, *, skip_stored: bool = True) -> int
 _COPY_SQL = f"""COPY {_TABLE} (
     id, user_id, metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit,
     recorded_at, source, device_id, device_data_batch_id, is_manual_entry, notes, metadata, quality, is_anomaly,
-    anomaly_reason, client_record_id, created_at
+    anomaly_reason, client_record_id, created_at, recorded_offset_minutes, ended_at, source_name
 ) FROM STDIN (FORMAT BINARY)"""
 _COPY_TYPES = [
     "uuid", "uuid", "text", "float8", "float8", "float8", "text", "float8", "text", "timestamptz", "text",
-    "uuid", "uuid", "bool", "text", "jsonb", "text", "bool", "text", "uuid", "timestamptz",
+    "uuid", "uuid", "bool", "text", "jsonb", "text", "bool", "text", "uuid", "timestamptz", "int2", "timestamptz",
+    "text",
 ]  # fmt: skip
 
 
@@ -217,15 +229,141 @@ def _copy_rows(cursor: psycopg.Cursor, new: NewReadings) -> None:
     with cursor.copy(_COPY_SQL) as copy:
         copy.set_types(_COPY_TYPES)
         write = copy.write_row
-        for r, quality, reason in zip(new.readings, new.qualities, reasons, strict=True):
+        for r, quality, reason, name in zip(new.readings, new.qualities, reasons, new.names(), strict=True):
             write(
                 (
                     uuid.uuid4(), user_id, r.metric_type, r.value, r.systolic_value, r.diastolic_value, r.unit,
                     r.entered_value, r.entered_unit, r.recorded_at, source, device_id, batch_pk, False,
                     encrypt(r.notes) if r.notes else "",
                     r.metadata or _EMPTY_OBJECT, quality, bool(reason), reason, None, created_at,
+                    r.recorded_offset_minutes, r.ended_at, name,
                 )
             )  # fmt: skip
+
+
+# --- the same instant measured by two sources -------------------------------------------------------------
+
+TWIN_WINDOW_SECONDS = 60
+
+_TWINS_SQL = f"""
+SELECT r.i, (
+    SELECT h.id FROM {_TABLE} h
+    WHERE h.user_id = %b AND h.metric_type = r.metric_type AND h.ended_at IS NULL
+      AND h.recorded_at BETWEEN r.recorded_at - make_interval(secs => %b) AND r.recorded_at + make_interval(secs => %b)
+      AND h.value IS NOT DISTINCT FROM r.value AND h.systolic_value IS NOT DISTINCT FROM r.systolic_value
+      AND h.diastolic_value IS NOT DISTINCT FROM r.diastolic_value
+      AND CASE WHEN h.device_id IS NOT NULL THEN 'device:' || h.device_id::text
+               WHEN h.source = 'import' THEN 'import:' || h.source_name
+               WHEN h.source = 'manual' THEN 'manual' ELSE 'device:' END <> r.source_key
+    ORDER BY abs(extract(epoch FROM h.recorded_at - r.recorded_at)) LIMIT 1
+)
+FROM unnest(%b::int4[], %b::text[], %b::timestamptz[], %b::float8[], %b::float8[], %b::float8[], %b::text[])
+    AS r(i, metric_type, recorded_at, value, systolic_value, diastolic_value, source_key)
+"""  # noqa: S608 - the table name is our model's, every value is a bound parameter
+
+
+def cross_source_twins(new: NewReadings) -> dict[int, uuid.UUID | int]:
+    """The instantaneous readings of NEW that another source already measured: the same type and values within
+    TWIN_WINDOW_SECONDS. `{index: id of the stored twin}`, or `{index: index of an earlier reading of NEW}` for
+    twins inside NEW itself. A separate statement before the insert (the key of "same" spans rows, which no
+    unique index can hold); two sources writing the same instant at the same moment may both store it."""
+    origin = new.origin
+    names = new.names()
+    keys = [source_key(source=origin.source, device_id=origin.device_id, source_name=name) for name in names]
+    candidates = [i for i, r in enumerate(new.readings) if r.ended_at is None and not _is_interval_type(r.metric_type)]
+    twins: dict[int, uuid.UUID | int] = {}
+    seen: dict[tuple, list[tuple[int, datetime, str]]] = {}
+    for i in candidates:
+        r = new.readings[i]
+        group = seen.setdefault((r.metric_type, r.value, r.systolic_value, r.diastolic_value), [])
+        for j, moment, key in group:
+            if key != keys[i] and abs((moment - r.recorded_at).total_seconds()) <= TWIN_WINDOW_SECONDS:
+                twins[i] = j
+                break
+        else:
+            group.append((i, r.recorded_at, keys[i]))
+    rest = [i for i in candidates if i not in twins]
+    if not rest:
+        return twins
+    if connection.vendor == "postgresql":
+        readings = [new.readings[i] for i in rest]
+        with _cursor() as cursor:
+            cursor.execute(
+                _TWINS_SQL,
+                [
+                    origin.user_id,
+                    float(TWIN_WINDOW_SECONDS),
+                    float(TWIN_WINDOW_SECONDS),
+                    rest,
+                    [r.metric_type for r in readings],
+                    [r.recorded_at for r in readings],
+                    [r.value for r in readings],
+                    [r.systolic_value for r in readings],
+                    [r.diastolic_value for r in readings],
+                    [keys[i] for i in rest],
+                ],
+            )
+            twins.update({i: twin for i, twin in cursor.fetchall() if twin is not None})
+        return twins
+    return twins | _twins_orm(new, rest, keys)
+
+
+def _is_interval_type(metric_type: str) -> bool:
+    return CATALOG[metric_type].target_aggregate == "sum"
+
+
+def _twins_orm(new: NewReadings, indexes: list[int], keys: list[str]) -> dict[int, uuid.UUID]:
+    window = timedelta(seconds=TWIN_WINDOW_SECONDS)
+    readings = [new.readings[i] for i in indexes]
+    stored = HealthMetric.objects.filter(
+        user_id=new.origin.user_id,
+        metric_type__in={r.metric_type for r in readings},
+        ended_at__isnull=True,
+        recorded_at__gte=min(r.recorded_at for r in readings) - window,
+        recorded_at__lte=max(r.recorded_at for r in readings) + window,
+    ).values_list(
+        "id",
+        "metric_type",
+        "recorded_at",
+        "value",
+        "systolic_value",
+        "diastolic_value",
+        "source",
+        "device_id",
+        "source_name",
+    )
+    twins: dict[int, uuid.UUID] = {}
+    for i, r in zip(indexes, readings, strict=True):
+        for pk, metric_type, moment, value, systolic, diastolic, source, device_id, name in stored:
+            if (
+                (metric_type, value, systolic, diastolic)
+                == (r.metric_type, r.value, r.systolic_value, r.diastolic_value)
+                and abs(moment - r.recorded_at) <= window
+                and source_key(source=source, device_id=device_id, source_name=name) != keys[i]
+            ):
+                twins[i] = pk
+                break
+    return twins
+
+
+def without_twins(new: NewReadings, twins: dict[int, object]) -> NewReadings:
+    """NEW less the readings at the indexes of TWINS."""
+    if not twins:
+        return new
+    keep = [i for i in range(len(new.readings)) if i not in twins]
+
+    def pick(values):
+        return None if values is None else [values[i] for i in keep]
+
+    return replace(
+        new,
+        readings=[new.readings[i] for i in keep],
+        qualities=[new.qualities[i] for i in keep],
+        ids=pick(new.ids),
+        is_manual_entry=pick(new.is_manual_entry),
+        client_record_ids=pick(new.client_record_ids),
+        source_names=pick(new.source_names),
+    )
 
 
 def metric_rows(new: NewReadings) -> list[HealthMetric]:
@@ -257,14 +395,18 @@ def metric_rows(new: NewReadings) -> list[HealthMetric]:
             anomaly_reason=reason,
             client_record_id=client_record_id,
             created_at=origin.created_at,
+            recorded_offset_minutes=r.recorded_offset_minutes,
+            ended_at=r.ended_at,
+            source_name=source_name,
         )
-        for r, reading_id, quality, reason, manual, client_record_id in zip(
+        for r, reading_id, quality, reason, manual, client_record_id, source_name in zip(
             new.readings,
             new.ids,
             new.qualities,
             reasons,
             new.is_manual_entry if new.is_manual_entry is not None else [False] * count,
             new.client_record_ids if new.client_record_ids is not None else [None] * count,
+            new.names(),
             strict=True,
         )
     ]
@@ -278,9 +420,16 @@ def _cursor() -> psycopg.Cursor:
 
 
 def _insert_orm(new: NewReadings) -> set[uuid.UUID]:
+    ids = list(new.ids)
+    # An import may give ids of ours (a FHIR round trip): those already stored were not inserted now. (SQLite
+    # serialises writers, so looking before the insert is safe here.)
+    before = _stored_ids(ids)
     HealthMetric.objects.bulk_create(metric_rows(new), batch_size=500, ignore_conflicts=True)
     # ignore_conflicts hides which rows went in: ask for the ids we gave.
-    ids = list(new.ids)
+    return _stored_ids(ids) - before
+
+
+def _stored_ids(ids: list[uuid.UUID]) -> set[uuid.UUID]:
     stored: set[uuid.UUID] = set()
     for i in range(0, len(ids), 500):
         stored.update(HealthMetric.objects.filter(pk__in=ids[i : i + 500]).values_list("id", flat=True))

@@ -10,7 +10,7 @@ rollups computed in another timezone than the profile's now. Suspect readings ar
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.db import connection, transaction
@@ -20,8 +20,19 @@ from django.utils import timezone
 from accounts.models import UserProfile
 from jeghealth_backend.metric_catalog import CATALOG, MetricSpec
 
-from .models import HealthMetric, HealthMetricSummary, PendingRollup, Period, Quality
-from .periods import bucket_expression, local_date, local_midnight, next_period_start, period_start
+from .arbitration import counted
+from .models import DayBasis, HealthMetric, HealthMetricSummary, PendingRollup, Period, Quality
+from .periods import (
+    MAX_OFFSET,
+    RecordedLocal,
+    bucket_expression,
+    local_date,
+    local_midnight,
+    next_period_start,
+    period_start,
+    recorded_bucket_expression,
+)
+from .validation import MAX_INTERVAL
 
 logger = logging.getLogger(__name__)
 
@@ -48,20 +59,37 @@ def _aggregates(spec: MetricSpec) -> dict[str, Any]:
 
 
 def aggregate_buckets(
-    *, user_id, metric_type: str, period: str, tz: tzinfo, first_day: date, end_day: date
+    *,
+    user_id,
+    metric_type: str,
+    period: str,
+    tz: tzinfo,
+    first_day: date,
+    end_day: date,
+    day_basis: str = DayBasis.PROFILE,
 ) -> dict[date, dict[str, Any]]:
     """Buckets of readings recorded from local FIRST_DAY up to (not including) local END_DAY, aggregated in
-    SQL: `{period_start: {"count", "min", "max", "sum"}}` (blood pressure: `systolic_min` … `diastolic_sum`)."""
+    SQL: `{period_start: {"count", "min", "max", "sum"}}` (blood pressure: `systolic_min` … `diastolic_sum`).
+    Local is TZ's calendar, or with `day_basis=recorded` each reading's own (the offset it was sent with)."""
     spec = CATALOG[metric_type]
-    rows = (
-        HealthMetric.objects.filter(
-            user_id=user_id,
-            metric_type=metric_type,
-            quality=Quality.OK,
-            recorded_at__gte=local_midnight(first_day, tz),
-            recorded_at__lt=local_midnight(end_day, tz),
+    readings = HealthMetric.objects.filter(user_id=user_id, metric_type=metric_type, quality=Quality.OK)
+    if day_basis == DayBasis.RECORDED:
+        first, end = local_midnight(first_day, UTC), local_midnight(end_day, UTC)
+        # The index narrows to the instants any offset can put on those dates; the reading's own clock decides.
+        readings = (
+            readings.filter(recorded_at__gte=first - MAX_OFFSET, recorded_at__lt=end + MAX_OFFSET)
+            .alias(_local=RecordedLocal())
+            .filter(_local__gte=first, _local__lt=end)
         )
-        .annotate(bucket=bucket_expression(period, tz))
+        bucket = recorded_bucket_expression(period)
+    else:
+        readings = readings.filter(
+            recorded_at__gte=local_midnight(first_day, tz), recorded_at__lt=local_midnight(end_day, tz)
+        )
+        bucket = bucket_expression(period, tz)
+    rows = (
+        counted(readings, user_id=user_id, metric_types=[metric_type])
+        .annotate(bucket=bucket)
         .values("bucket")
         .annotate(**_aggregates(spec))
         .order_by("bucket")
@@ -88,6 +116,14 @@ def _lock(user_id, metric_type: str) -> None:
     # SQLite: the settings open every transaction IMMEDIATE, so writers are serialised already.
 
 
+def _reach(metric_type: str, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The instants whose readings a change from START to END can affect: for interval types, a reading a day
+    either side may be hidden or revealed by it (source arbitration, validation.MAX_INTERVAL)."""
+    if CATALOG[metric_type].target_aggregate == "sum":
+        return start - MAX_INTERVAL, end + MAX_INTERVAL
+    return start, end
+
+
 def rollups_refresh(*, user_id, metric_type: str, start: datetime, end: datetime) -> None:
     """Recompute the daily, weekly and monthly rollups of every bucket holding an instant from START to END.
 
@@ -98,6 +134,7 @@ def rollups_refresh(*, user_id, metric_type: str, start: datetime, end: datetime
     tz = _profile_tz(user_id)
     if tz is None:  # the account is gone
         return
+    start, end = _reach(metric_type, start, end)
     first, last = local_date(start, tz), local_date(end, tz)
     spec = CATALOG[metric_type]
     with transaction.atomic():
@@ -249,7 +286,15 @@ def rollups_reconcile(*, now: datetime) -> int:
 
 
 def summary_buckets(
-    *, user_id, metric_type: str, period: str, tz: tzinfo, start_date: date, end_date: date, use_rollups: bool = True
+    *,
+    user_id,
+    metric_type: str,
+    period: str,
+    tz: tzinfo,
+    start_date: date,
+    end_date: date,
+    use_rollups: bool = True,
+    day_basis: str = DayBasis.PROFILE,
 ) -> dict[date, dict[str, Any]]:
     """Buckets with readings from local START_DATE to END_DATE (both included), keyed by period start.
 
@@ -258,6 +303,17 @@ def summary_buckets(
     cannot be trusted, are aggregated in SQL.
     """
     after_end = end_date + timedelta(days=1)
+    if day_basis == DayBasis.RECORDED:
+        # Rollups are of the profile's calendar: each reading's own calendar is aggregated from the readings.
+        return aggregate_buckets(
+            user_id=user_id,
+            metric_type=metric_type,
+            period=period,
+            tz=tz,
+            first_day=start_date,
+            end_day=after_end,
+            day_basis=day_basis,
+        )
     inner_from = period_start(start_date, period)
     if inner_from != start_date:
         inner_from = next_period_start(inner_from, period)
@@ -282,6 +338,7 @@ def summary_buckets(
 def _trusted_rollups(user_id, metric_type: str, period: str, tz, first_day: date, end_day: date) -> dict | None:
     """The rollups of the whole periods from FIRST_DAY to END_DAY, or None when they cannot be trusted."""
     start, end = local_midnight(first_day, tz), local_midnight(end_day, tz)
+    start, end = _reach(metric_type, start, end)
     if PendingRollup.objects.filter(user_id=user_id, metric_type=metric_type, start__lt=end, end__gte=start).exists():
         return None
     rows = HealthMetricSummary.objects.filter(

@@ -14,6 +14,7 @@ from .anomalies import anomaly_check_run, anomaly_checks_sweep
 from .integrity import readings_references_repair
 from .models import PendingAnomalyCheck, PendingRollup
 from .summaries import rollups_reconcile, rollups_refresh_pending, rollups_sweep
+from .sync import tombstones_prune
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +59,17 @@ def reconcile_rollups() -> None:
 def check_references() -> list[int]:
     """Weekly: readings of a person or device that no longer exists are deleted or unlinked (integrity.py)."""
     return list(readings_references_repair())
+
+
+@shared_task(name="health_metrics.prune_tombstones")
+def prune_tombstones() -> int:
+    """Daily: deletions older than the changes feed remembers are forgotten (sync.py)."""
+    return tombstones_prune(now=timezone.now())
+
+
+@shared_task(name="health_metrics.run_import", acks_late=True, reject_on_worker_lost=True)
+def run_import(import_id: str) -> None:
+    """One import; the job row is claimed by a conditional update, so a redelivery does nothing."""
+    from .imports.run import import_run  # the import modules load parsers the web process rarely needs
+
+    import_run(job_id=import_id)

@@ -18,8 +18,9 @@ from typing import Any
 
 import orjson
 
-from jeghealth_backend.api.exceptions import ApplicationError, first_message
 from jeghealth_backend.metric_catalog import CATALOG, DIASTOLIC, SYSTOLIC, VALUE, Unit
+
+from .exceptions import ReadingInvalid
 
 # A phone or device clock a little ahead of ours is normal; further ahead is a reading from the future.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -28,21 +29,13 @@ NOTES_MAX_LENGTH = 2000
 METADATA_MAX_BYTES = 4096
 METADATA_MAX_KEYS = 50
 METADATA_MAX_DEPTH = 3
+# An interval reading (steps, calories, sleep from `recorded_at` to `ended_at`) covers at most a day: the bound
+# also keeps source arbitration's overlap look-up narrow (arbitration.py).
+MAX_INTERVAL = timedelta(hours=24)
 # Converted values keep 6 decimals: enough for any clinical unit, and it spares answers like 36.99999999999.
 CONVERTED_DECIMALS = 6
 
 _NUMBER_FIELDS = (VALUE, SYSTOLIC, DIASTOLIC)
-
-
-class ReadingInvalid(ApplicationError):
-    """A reading refused; `.fields` is `{"<field>": ["message", ...]}` (for bulk entry, keyed by item index)."""
-
-    status_code = 400
-    default_code = "validation_error"
-    default_detail = "The request has invalid fields."
-
-    def __init__(self, fields: dict[str, Any], message: str | None = None):
-        super().__init__(message or first_message(fields), fields=fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +52,10 @@ class CleanReading:
     recorded_at: datetime
     notes: str
     metadata: dict
+    # The UTC offset `recorded_at` was written with, in minutes (0 for `Z`).
+    recorded_offset_minutes: int = 0
+    # The end of an interval reading (cumulative types only), UTC; None for an instant.
+    ended_at: datetime | None = None
 
 
 def clean_reading(raw: dict, *, now: datetime) -> CleanReading:
@@ -66,7 +63,8 @@ def clean_reading(raw: dict, *, now: datetime) -> CleanReading:
 
     Keys read: `metric_type`, `value` or `systolic_value`/`diastolic_value`, `unit` (optional: the canonical
     unit), `recorded_at` (ISO 8601 with an offset, or an aware datetime), `notes`, `metadata`. Other keys are
-    ignored. Raises `ReadingInvalid` naming every field at fault.
+    ignored. Cumulative types (steps, calories, sleep) also take `ended_at` (after `recorded_at`, within a day).
+    Raises `ReadingInvalid` naming every field at fault.
     """
     # The valid path is written flat (no helper calls, no error dict) because ingestion runs it per reading.
     if type(raw) is not dict:
@@ -75,13 +73,14 @@ def clean_reading(raw: dict, *, now: datetime) -> CleanReading:
     metric_type = get("metric_type")
     plan = _PLANS.get(metric_type) if type(metric_type) is str else None
     recorded_at = get("recorded_at")
+    offset = 0
     if type(recorded_at) is str and recorded_at[-1:] == "Z" and len(recorded_at) <= 40:
         try:
             moment = datetime.fromisoformat(recorded_at).astimezone(UTC)
         except ValueError:
             moment = None
     else:
-        moment = parse_recorded_at(recorded_at)
+        moment, offset = parse_recorded_at_with_offset(recorded_at)
     notes = get("notes")
     metadata = get("metadata")
     unit_raw = get("unit")
@@ -101,6 +100,7 @@ def clean_reading(raw: dict, *, now: datetime) -> CleanReading:
         and (metadata is None or (type(metadata) is dict and not metadata))
         and get(plan.absent[0]) is None
         and (len(plan.absent) == 1 or get(plan.absent[1]) is None)
+        and get("ended_at") is None
     ):
         factor, shift = unit.factor, unit.shift
         if plan.single:
@@ -120,6 +120,7 @@ def clean_reading(raw: dict, *, now: datetime) -> CleanReading:
                         moment,
                         notes or "",
                         {} if metadata is None else metadata,
+                        offset,
                     )
         else:
             systolic, diastolic = get(SYSTOLIC), get(DIASTOLIC)
@@ -141,6 +142,7 @@ def clean_reading(raw: dict, *, now: datetime) -> CleanReading:
                     moment,
                     notes or "",
                     {} if metadata is None else metadata,
+                    offset,
                 )
     # Something is off (or metadata needs its bounds checked): the thorough path names every field at fault.
     return _clean_reading_thoroughly(raw, now=now)
@@ -158,6 +160,7 @@ def _clean_reading_thoroughly(raw: dict, *, now: datetime) -> CleanReading:
             errors["metric_type"] = [f"Unknown metric type; use one of {', '.join(CATALOG)}."]
 
     recorded_at = _recorded_at(raw.get("recorded_at"), now, errors)
+    _, offset = parse_recorded_at_with_offset(raw.get("recorded_at"))
     notes = _notes(raw.get("notes"), errors)
     metadata = _metadata(raw.get("metadata"), errors)
     if spec is None:
@@ -204,6 +207,7 @@ def _clean_reading_thoroughly(raw: dict, *, now: datetime) -> CleanReading:
     systolic, diastolic = values.get(SYSTOLIC), values.get(DIASTOLIC)
     if systolic is not None and diastolic is not None and systolic <= diastolic:
         errors.setdefault(SYSTOLIC, []).append("Must be above the diastolic value.")
+    ended_at = _ended_at(raw.get("ended_at"), spec, recorded_at, errors)
     if errors:
         raise ReadingInvalid(errors)
     return _make(
@@ -217,6 +221,8 @@ def _clean_reading_thoroughly(raw: dict, *, now: datetime) -> CleanReading:
         recorded_at,
         notes,
         metadata,
+        offset,
+        ended_at,
     )
 
 
@@ -262,12 +268,25 @@ _FLOAT_MAX = sys.float_info.max
     _set_recorded_at,
     _set_notes,
     _set_metadata,
+    _set_recorded_offset_minutes,
+    _set_ended_at,
 ) = (CleanReading.__dict__[name].__set__ for name in CleanReading.__slots__)
 _new = object.__new__
 
 
 def _make(
-    metric_type, value, systolic_value, diastolic_value, unit, entered_value, entered_unit, recorded_at, notes, metadata
+    metric_type,
+    value,
+    systolic_value,
+    diastolic_value,
+    unit,
+    entered_value,
+    entered_unit,
+    recorded_at,
+    notes,
+    metadata,
+    offset=0,
+    ended_at=None,
 ) -> CleanReading:
     reading = _new(CleanReading)
     _set_metric_type(reading, metric_type)
@@ -280,6 +299,8 @@ def _make(
     _set_recorded_at(reading, recorded_at)
     _set_notes(reading, notes)
     _set_metadata(reading, metadata)
+    _set_recorded_offset_minutes(reading, offset)
+    _set_ended_at(reading, ended_at)
     return reading
 
 
@@ -333,18 +354,24 @@ def _finite(given: Any) -> float | None:
 
 def parse_recorded_at(given: Any) -> datetime | None:
     """An aware datetime from an ISO 8601 string with offset (or a datetime); None when naive or malformed."""
+    return parse_recorded_at_with_offset(given)[0]
+
+
+def parse_recorded_at_with_offset(given: Any) -> tuple[datetime | None, int]:
+    """(GIVEN in UTC, the UTC offset it was written with in whole minutes); (None, 0) when naive or malformed."""
     if isinstance(given, datetime):
         moment = given
     elif isinstance(given, str) and 10 <= len(given) <= 40:
         try:
             moment = datetime.fromisoformat(given)
         except ValueError:
-            return None
+            return None, 0
     else:
-        return None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        return None
-    return moment.astimezone(UTC)
+        return None, 0
+    offset = moment.utcoffset() if moment.tzinfo is not None else None
+    if offset is None:
+        return None, 0
+    return moment.astimezone(UTC), int(offset.total_seconds() // 60)
 
 
 def _recorded_at(given: Any, now: datetime, errors: dict) -> datetime:
@@ -359,6 +386,20 @@ def _recorded_at(given: Any, now: datetime, errors: dict) -> datetime:
         errors["recorded_at"] = ["Cannot be in the future."]
     elif moment < EARLIEST:
         errors["recorded_at"] = ["Cannot be before 1970."]
+    return moment
+
+
+def _ended_at(given: Any, spec, recorded_at: datetime, errors: dict) -> datetime | None:
+    if given is None:
+        return None
+    if spec.target_aggregate != "sum":
+        errors["ended_at"] = [f"Only steps, calories and sleep_hours take ended_at, not {spec.metric_type}."]
+        return None
+    moment = parse_recorded_at(given)
+    if moment is None:
+        errors["ended_at"] = ["Must be an ISO 8601 date and time with a UTC offset, e.g. 2025-07-24T12:00:00Z."]
+    elif "recorded_at" not in errors and not recorded_at <= moment <= recorded_at + MAX_INTERVAL:
+        errors["ended_at"] = ["Must be at or after recorded_at and at most 24 hours after it."]
     return moment
 
 

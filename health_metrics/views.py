@@ -4,27 +4,38 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from accounts.access import PatientScopedMixin
+from jeghealth_backend.api.exceptions import PayloadTooLarge
 from jeghealth_backend.api.viewsets import BaseViewSet
 
-from . import selectors, services
+from . import selectors, services, tasks
+from .exceptions import ReadingInvalid
 from .filters import ReadingFilter
-from .models import HealthMetric, HealthMetricTarget, Period
+from .imports import run as import_service
+from .models import HealthMetric, HealthMetricTarget, ImportJob, Period
 from .periods import local_today
 from .progress import target_progress
 from .serializers import (
+    ChangesQuerySerializer,
+    ChangesSerializer,
     HealthMetricBulkInputSerializer,
     HealthMetricBulkResultSerializer,
     HealthMetricInputSerializer,
     HealthMetricLatestSerializer,
     HealthMetricSerializer,
     HealthMetricUpdateSerializer,
+    ImportAcceptedSerializer,
+    ImportInputSerializer,
+    ImportSerializer,
     MetricSummaryQuerySerializer,
     MetricSummarySerializer,
     MetricTargetInputSerializer,
@@ -32,9 +43,10 @@ from .serializers import (
     MetricTargetSerializer,
     MetricTrendsQuerySerializer,
     MetricTrendsSerializer,
+    SourcePrioritySerializer,
 )
+from .sync import changes_page, reading_etag
 from .trends import trends_get
-from .validation import ReadingInvalid
 
 # Default spans of a summary without dates, and the longest one asked.
 SUMMARY_DEFAULT_DAYS = {Period.DAILY: 30, Period.WEEKLY: 12 * 7, Period.MONTHLY: 365}
@@ -43,7 +55,7 @@ SUMMARY_MAX_DAYS = 5 * 366
 
 @extend_schema_view(
     list=extend_schema(summary="The person's readings, newest first"),
-    retrieve=extend_schema(summary="One reading"),
+    retrieve=extend_schema(summary="One reading, with its ETag (send it as If-Match to PATCH or DELETE)"),
     destroy=extend_schema(summary="Delete a reading"),
 )
 class HealthMetricViewSet(
@@ -60,7 +72,7 @@ class HealthMetricViewSet(
     audit_resource_type = "health_metric"
     ordering_fields = ["recorded_at", "created_at", "metric_type", "value"]
     ordering = ["-recorded_at", "-created_at"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def scoped_queryset(self):
         return selectors.metric_queryset(user=self.subject)
@@ -90,11 +102,37 @@ class HealthMetricViewSet(
         metric = self.get_object()
         shape = HealthMetricUpdateSerializer(data=request.data, partial=True)
         shape.is_valid(raise_exception=True)
-        metric = services.metric_update(metric=metric, data=shape.validated_data)
-        return Response(HealthMetricSerializer(metric).data)
+        metric = services.metric_update(
+            metric=metric, data=shape.validated_data, if_match=request.headers.get("If-Match")
+        )
+        return Response(HealthMetricSerializer(metric).data, headers={"ETag": reading_etag(metric)})
+
+    def retrieve(self, request, pk=None):
+        metric = self.get_object()
+        return Response(HealthMetricSerializer(metric).data, headers={"ETag": reading_etag(metric)})
 
     def perform_destroy(self, instance):
-        services.metric_delete(metric=instance)
+        services.metric_delete(metric=instance, if_match=self.request.headers.get("If-Match"))
+
+    @extend_schema(
+        summary="Changes since a cursor: upserts and deletes in order, at most 500",
+        description="Without `since`, from the start. A cursor older than 30 days answers 410 (`gone`).",
+        parameters=[ChangesQuerySerializer],
+        request=None,
+        responses={200: ChangesSerializer},
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def changes(self, request):
+        query = ChangesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(
+            changes_page(
+                user=self.subject,
+                since=query.validated_data.get("since"),
+                now=timezone.now(),
+                serialize=lambda metric: HealthMetricSerializer(metric).data,
+            )
+        )
 
     @extend_schema(
         summary="Add up to 1,000 readings, all or nothing",
@@ -143,6 +181,7 @@ class HealthMetricViewSet(
             period=period,
             start_date=start_date,
             end_date=end_date,
+            day_basis=params["day_basis"],
         )
         # The selector answers the documented shape (MetricSummarySerializer) already, cached as such: running
         # 365 buckets through a serializer again would cost more than reading them.
@@ -160,6 +199,26 @@ class HealthMetricViewSet(
         query.is_valid(raise_exception=True)
         # Like the summary, the answer is already in the documented shape (MetricTrendsSerializer).
         return Response(trends_get(user=self.subject, now=timezone.now(), **query.validated_data))
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The order in which overlapping sources are believed, per metric type",
+        request=None,
+        responses={200: SourcePrioritySerializer},
+    )
+    @extend_schema(
+        methods=["PUT"],
+        summary="Set the order of sources for the types named",
+        request=SourcePrioritySerializer,
+        responses={200: SourcePrioritySerializer},
+    )
+    @action(detail=False, methods=["get", "put"], url_path="source-priority", filter_backends=[], pagination_class=None)
+    def source_priority(self, request):
+        if request.method == "PUT":
+            shape = SourcePrioritySerializer(data=request.data)
+            shape.is_valid(raise_exception=True)
+            services.source_priority_set(user=self.subject, orders=shape.validated_data)
+        return Response(selectors.source_priority_get(user=self.subject))
 
     @extend_schema(
         summary="Readings flagged as anomalous, newest first",
@@ -231,3 +290,36 @@ class TargetViewSet(
     def progress(self, request, pk=None):
         target = self.get_object()
         return Response(MetricTargetProgressSerializer(target_progress(target=target, now=timezone.now())).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The person's imports, newest first"),
+    retrieve=extend_schema(summary="One import: its status, counts and refused records"),
+)
+class ImportViewSet(PatientScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSet):
+    serializer_class = ImportSerializer
+    model = ImportJob
+    filter_backends = []
+    care_scope = "health_metrics"
+    audit_resource_type = "health_metric_import"
+    parser_classes = [MultiPartParser]
+    http_method_names = ["get", "post", "head", "options"]
+
+    def scoped_queryset(self):
+        return selectors.import_queryset(user=self.subject)
+
+    @extend_schema(
+        summary="Import a history file (Apple Health, FHIR R4 Bundle, Health Connect JSON)",
+        description="A worker imports it: poll `imports/{id}/`. At most IMPORT_MAX_BYTES (413 above).",
+        request={"multipart/form-data": ImportInputSerializer},
+        responses={202: ImportAcceptedSerializer},
+    )
+    def create(self, request):
+        shape = ImportInputSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        upload = shape.validated_data["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise PayloadTooLarge()
+        job = import_service.import_create(user=self.subject, format=shape.validated_data["format"], upload=upload)
+        transaction.on_commit(lambda: tasks.run_import.delay(str(job.pk)))
+        return Response({"id": str(job.pk), "status": job.status}, status=status.HTTP_202_ACCEPTED)

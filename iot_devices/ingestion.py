@@ -240,6 +240,7 @@ def _subject(batch: DeviceDataBatch) -> DeviceBatch:
         pk=batch.pk,
         device_id=device.pk,
         owner_id=device.owner_id,
+        device_name=device.name,
         allowed=allowed_metric_types(device.device_type, device.configuration),
         moment=batch.received_at,
     )

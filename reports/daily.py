@@ -13,6 +13,7 @@ from datetime import date, timedelta, tzinfo
 
 from django.db.models import Count, Max, Min, Q, Sum
 
+from health_metrics.arbitration import counted
 from health_metrics.models import HealthMetric, Period, Quality
 from health_metrics.periods import bucket_expression, local_midnight
 from jeghealth_backend.metric_catalog import CATALOG
@@ -57,6 +58,8 @@ def daily_rows(
     )
     if metric_types is not None:
         readings = readings.filter(metric_type__in=list(metric_types))
+    # Overlapping sources count once (health_metrics.arbitration).
+    readings = counted(readings, user_id=user_id, metric_types=metric_types if metric_types is not None else CATALOG)
     rows = (
         readings.annotate(day=bucket_expression(Period.DAILY, tz))
         .values("metric_type", "day")

@@ -99,7 +99,10 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return JsonResponse(envelope("validation_error", "Content-Length is not a number."), status=400)
-        if length > settings.MAX_REQUEST_BODY_BYTES:
+        limit = settings.MAX_REQUEST_BODY_BYTES
+        if request.method == "POST" and request.path == settings.IMPORT_PATH:
+            limit = settings.IMPORT_MAX_BYTES  # a history export is large; the import view streams it to storage
+        if length > limit:
             return JsonResponse(envelope("payload_too_large", MESSAGES["payload_too_large"]), status=413)
         if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.GET.urlencode():
             return JsonResponse(envelope("validation_error", "The URL contains a NUL character."), status=400)

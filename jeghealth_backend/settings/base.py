@@ -216,6 +216,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health_metrics.reconcile_rollups",
         "schedule": crontab(hour=2, minute=41),
     },
+    # The changes feed remembers deletions 30 days (health_metrics/sync.py).
+    "health-metrics-prune-tombstones": {
+        "task": "health_metrics.prune_tombstones",
+        "schedule": crontab(hour=3, minute=17),
+    },
     # The readings table has no foreign-key constraints (health_metrics/models.py): a weekly check of what they
     # would guarantee.
     "health-metrics-check-references": {
@@ -424,6 +429,10 @@ SPECTACULAR_SETTINGS = {
         "DoseFormEnum": "medications.choices.DoseForm",
         "DoseStatusEnum": "medications.choices.DoseStatus",
         "LoggedDoseStatusEnum": "medications.choices.LoggedStatus",
+        # Three choice sets share the field name `format`: imports, reports, and the export's query parameter.
+        "ImportFormatEnum": "health_metrics.models.ImportFormat",
+        "ReportFormatEnum": "reports.choices.ReportFormat",
+        "ImportStatusEnum": "health_metrics.models.ImportStatus",
     },
 }
 
@@ -480,6 +489,11 @@ FIELD_ENCRYPTION_SECRET_KEY_FALLBACK = env.bool("FIELD_ENCRYPTION_SECRET_KEY_FAL
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# Imports of a person's history (health_metrics/imports/): the one upload allowed past the cap above, up to this.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=536870912)
+IMPORT_PATH = "/api/v1/health-metrics/imports/"
+# Uploads wait for their worker on the storage reports use (the local file system, or S3 when configured).
+IMPORT_STORAGE_ALIAS = "default"
 
 # --- Device API keys (iot_devices.keys) -----------------------------------------------------------------------
 # Days a device key works after it was issued or rotated (checklist B9); 0: keys never expire. The owner is told

@@ -15,40 +15,14 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
+from health_metrics.fields import CSV_FIELDS, column
 from health_metrics.models import HealthMetric
 
 CHUNK_SIZE = 500
 ROWS_PER_BLOCK = 250
-HEADER = (
-    "id",
-    "metric_type",
-    "value",
-    "systolic_value",
-    "diastolic_value",
-    "unit",
-    "recorded_at",
-    "source",
-    "device",
-    "is_anomaly",
-    "anomaly_reason",
-    "quality",
-    "notes",
-)
-_FIELDS = (
-    "id",
-    "metric_type",
-    "value",
-    "systolic_value",
-    "diastolic_value",
-    "unit",
-    "recorded_at",
-    "source",
-    "device_id",
-    "is_anomaly",
-    "anomaly_reason",
-    "quality",
-    "notes",
-)
+# The columns are the reading's CSV fields, listed once in health_metrics.fields.
+HEADER = CSV_FIELDS
+_FIELDS = tuple(column(name) for name in CSV_FIELDS)
 _TEXT_COLUMNS = frozenset({"anomaly_reason", "notes"})
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

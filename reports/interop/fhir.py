@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from health_metrics.fields import FHIR_FIELDS, column
 from jeghealth_backend.metric_catalog import CATALOG, MetricSpec
 
 LOINC = "http://loinc.org"
@@ -49,19 +50,7 @@ FHIR_PROFILES: dict[str, tuple[str, str | None]] = {
 _CATEGORY_DISPLAY = {"vital-signs": "Vital Signs", "laboratory": "Laboratory", "activity": "Activity", "exam": "Exam"}
 _GENDERS = {"female": "female", "male": "male", "other": "other"}
 # The fields of a reading an Observation is made of (`.values(*READING_FIELDS)`).
-READING_FIELDS = (
-    "id",
-    "metric_type",
-    "value",
-    "systolic_value",
-    "diastolic_value",
-    "recorded_at",
-    "created_at",
-    "device_id",
-    "is_anomaly",
-    "anomaly_reason",
-    "notes",
-)
+READING_FIELDS = tuple(column(name) for name in FHIR_FIELDS)
 
 
 def _instant(moment: datetime) -> str:

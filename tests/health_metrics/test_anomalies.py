@@ -165,8 +165,8 @@ class TestReadingsStoredByRawSql:
             cursor.execute(
                 "INSERT INTO health_metrics_healthmetric (id, user_id, metric_type, value, unit, entered_value, "
                 "entered_unit, recorded_at, source, is_manual_entry, notes, metadata, quality, is_anomaly, "
-                "anomaly_reason, created_at) VALUES (%s, %s, 'heart_rate', 35, 'bpm', 35, 'bpm', %s, 'device', "
-                "false, '', '{}', 'ok', false, '', %s)",
+                "anomaly_reason, created_at, recorded_offset_minutes, source_name) VALUES (%s, %s, 'heart_rate', 35, "
+                "'bpm', 35, 'bpm', %s, 'device', false, '', '{}', 'ok', false, '', %s, 0, 'cuff')",
                 [
                     reading_id.hex if connection.vendor == "sqlite" else reading_id,
                     user_a.pk.hex if connection.vendor == "sqlite" else user_a.pk,

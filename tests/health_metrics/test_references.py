@@ -10,8 +10,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from health_metrics.exceptions import OwnerGone
 from health_metrics.models import HealthMetric
-from health_metrics.storage import NewReadings, Origin, OwnerGone, readings_insert
+from health_metrics.storage import NewReadings, Origin, readings_insert
 from health_metrics.tasks import check_references
 from health_metrics.validation import clean_reading
 from tests.accounts.factories import UserFactory

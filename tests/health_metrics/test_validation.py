@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from health_metrics.validation import CleanReading, ReadingInvalid, clean_manual_entry, clean_reading
+from health_metrics.exceptions import ReadingInvalid
+from health_metrics.validation import CleanReading, clean_manual_entry, clean_reading
 from jeghealth_backend.metric_catalog import CATALOG
 
 NOW = datetime(2025, 7, 24, 12, 0, tzinfo=UTC)

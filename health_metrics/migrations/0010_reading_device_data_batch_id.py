@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('health_metrics', '0005_readings_without_foreign_key_constraints'),
+        ('health_metrics', '0009_imports'),
     ]
 
     operations = [

@@ -27,10 +27,10 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
 from accounts.models import User
-from jeghealth_backend.api.exceptions import ApplicationError
 
 from . import storage
 from .choices import UNFINISHED_STATUSES, ReportStatus
+from .exceptions import ReportStorageUnavailable, StorageUnavailable, TooManyReports
 from .models import Report
 
 logger = logging.getLogger(__name__)
@@ -49,22 +49,10 @@ PURGE_BATCH = 500
 SPOOL_BYTES = 8 * 1024 * 1024
 
 
-class TooManyReports(ApplicationError):
-    status_code = 429
-    default_code = "throttled"
-    default_detail = f"You already have {MAX_UNFINISHED_PER_PERSON} reports being generated; wait for one to finish."
-    # Every 429 says when to come back (API.md); a report takes seconds, so half a minute is plenty.
-    wait = 30
-
-
 class Outcome(enum.Enum):
     READY = "ready"
     FAILED = "failed"
     SKIPPED = "skipped"  # missing, finished, or claimed by a live worker: nothing to do
-
-
-class ReportStorageUnavailable(Exception):
-    """The file could not be stored; the claim was released so that a retry (or the sweeper) runs it again."""
 
 
 def report_request(*, user: User, data: dict[str, Any], now: datetime | None = None) -> Report:
@@ -76,7 +64,7 @@ def report_request(*, user: User, data: dict[str, Any], now: datetime | None = N
         User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
         unfinished = Report.objects.filter(user=user, status__in=UNFINISHED_STATUSES, expires_at__gt=now).count()
         if unfinished >= MAX_UNFINISHED_PER_PERSON:
-            raise TooManyReports()
+            raise TooManyReports(MAX_UNFINISHED_PER_PERSON)
         report = Report.objects.create(
             user=user,
             report_type=data["report_type"],
@@ -156,7 +144,7 @@ def report_generate(*, report_id, now: datetime | None = None) -> Outcome:
         out.seek(0)
         try:
             name = storage.save(report, out)
-        except storage.StorageUnavailable as exc:
+        except StorageUnavailable as exc:
             logger.warning("report_storage_unavailable", extra={"report_id": str(report_id), "error": str(exc)})
             Report.objects.filter(pk=report_id, claim_token=token, status=ReportStatus.RUNNING).update(
                 status=ReportStatus.PENDING, claim_token=None, lease_expires_at=None
@@ -214,7 +202,7 @@ def reports_purge_expired(*, now: datetime | None = None, limit: int = PURGE_BAT
     for report_id, file_name in list(expired[:limit]):
         try:
             storage.delete(file_name)
-        except storage.StorageUnavailable:
+        except StorageUnavailable:
             logger.warning("report_file_delete_failed", extra={"report_id": str(report_id)})
             continue
         deleted += Report.objects.filter(pk=report_id, expires_at__lte=now).delete()[0]
@@ -227,7 +215,7 @@ def reports_purge_expired(*, now: datetime | None = None, limit: int = PURGE_BAT
 def _purge_orphan_files() -> int:
     try:
         stored = storage.stored_report_ids()
-    except storage.StorageUnavailable:
+    except StorageUnavailable:
         logger.warning("report_orphan_listing_failed")
         return 0
     if not stored:
@@ -239,7 +227,7 @@ def _purge_orphan_files() -> int:
             continue
         try:
             storage.delete(name)
-        except storage.StorageUnavailable:
+        except StorageUnavailable:
             continue
         removed += 1
     return removed

@@ -26,18 +26,23 @@ DOCTOR_READ_ONLY = "A care-team grant lets you read this patient's data, not cha
 
 
 def live_grants(*, grantee: User) -> QuerySet[CareTeamGrant]:
-    """Grants held by GRANTEE that are in force right now (`CareTeamGrant.objects.live()`)."""
-    return CareTeamGrant.objects.live().filter(grantee=grantee)
+    """Grants GRANTEE reads under right now (`CareTeamGrant.objects.live()`): their own, and those made to an
+    organization in which they are a doctor member (`held_by`)."""
+    return CareTeamGrant.objects.live().held_by(grantee)
 
 
 def live_grant(*, grantee: User, patient_id, scope: str) -> CareTeamGrant | None:
-    """GRANTEE's live grant from PATIENT_ID if it covers SCOPE, else None. The one check behind every `?patient=`."""
+    """GRANTEE's live grant from PATIENT_ID if it covers SCOPE, else None. The one check behind every `?patient=`.
+
+    A reader may hold two at once (their own and their clinic's); the one covering SCOPE wins, a personal one
+    first. Scopes are checked here, not in SQL: JSON containment is not portable to SQLite.
+    """
     if not getattr(grantee, "is_authenticated", False):
         return None
-    grant = live_grants(grantee=grantee).filter(patient_id=patient_id).only("id", "role", "scopes").first()
-    if grant is None or scope not in (grant.scopes or []):
-        return None
-    return grant
+    grants = live_grants(grantee=grantee).filter(patient_id=patient_id).only("id", "role", "scopes", "grantee_id")
+    covering = [grant for grant in grants if scope in (grant.scopes or [])]
+    covering.sort(key=lambda grant: grant.grantee_id is None)
+    return covering[0] if covering else None
 
 
 def grant_covers(*, grantee: User, patient_id, scope: str) -> bool:

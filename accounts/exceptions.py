@@ -26,3 +26,13 @@ class AccountLocked(ApplicationError):
 
 class MfaAlreadyOn(Conflict):
     default_detail = "Two-factor authentication is already on; turn it off first to enrol another authenticator."
+
+
+class NotAClinicAdmin(ApplicationError):
+    status_code = 403
+    default_code = "permission_denied"
+    default_detail = "Only a clinic admin of this organization can do this."
+
+
+class LastClinicAdmin(Conflict):
+    default_detail = "An organization keeps at least one clinic admin: name another one first."

@@ -15,6 +15,14 @@ from ..sessions import (
     tokens_revoke_all,
 )
 from .credentials import INVALID_CREDENTIALS, user_credentials_check, user_signed_in
+from .organizations import (
+    member_add,
+    member_remove,
+    member_update,
+    organization_create,
+    organization_delete,
+    organization_update,
+)
 from .passwords import password_change, password_reset_confirm, password_reset_request
 from .personal import PROFILE_EDITABLE, USER_EDITABLE, profile_update, user_delete, user_provision, user_update
 from .registration import user_register
@@ -29,6 +37,12 @@ __all__ = [
     "InvalidRefreshToken",
     "email_verification_send",
     "email_verify",
+    "member_add",
+    "member_remove",
+    "member_update",
+    "organization_create",
+    "organization_delete",
+    "organization_update",
     "password_change",
     "password_reset_confirm",
     "password_reset_request",

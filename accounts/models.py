@@ -325,6 +325,7 @@ class CareTeamGrant(models.Model):
             models.CheckConstraint(
                 condition=models.Q(accepted_at__isnull=True)
                 | models.Q(grantee__isnull=False)
+                | models.Q(organization__isnull=False)
                 | models.Q(revoked_at__isnull=False),
                 name="accounts_caregrant_live_accepted_has_grantee",
             ),

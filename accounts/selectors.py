@@ -98,3 +98,12 @@ def organization_roles_of(*, user: User, organization_id) -> set[str]:
 def organizations_acting_for(*, user: User, roles: tuple[str, ...]) -> QuerySet[OrganizationMembership]:
     """USER's memberships of ROLES (the ids of the organizations they act for in that capacity)."""
     return OrganizationMembership.objects.filter(user=user, role__in=roles)
+
+
+def is_clinic_admin_of(*, actor: User, member_id) -> bool:
+    """ACTOR is a clinic admin of an organization in which MEMBER_ID is a doctor member (the providers whose
+    working hours and days off a clinic admin manages)."""
+    administered = OrganizationMembership.objects.filter(user=actor, role="clinic_admin").values("organization_id")
+    return OrganizationMembership.objects.filter(
+        organization_id__in=administered, user_id=member_id, role="doctor"
+    ).exists()

@@ -26,6 +26,9 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
+from accounts.access import grant_covers
+from accounts.audit import audit_record
+from accounts.choices import AuditAction, CareScope
 from accounts.models import User
 
 from . import storage
@@ -55,10 +58,18 @@ class Outcome(enum.Enum):
     SKIPPED = "skipped"  # missing, finished, or claimed by a live worker: nothing to do
 
 
-def report_request(*, user: User, data: dict[str, Any], now: datetime | None = None) -> Report:
+def report_request(
+    *, user: User, data: dict[str, Any], patient: User | None = None, now: datetime | None = None, request=None
+) -> Report:
     """Record a report request of USER (DATA: the input serializer's typed fields); generation is enqueued after
-    commit. Raises TooManyReports while MAX_UNFINISHED_PER_PERSON of the person's reports are unfinished."""
+    commit. Raises TooManyReports while MAX_UNFINISHED_PER_PERSON of the person's reports are unfinished.
+
+    PATIENT: a doctor's report of that patient's data, which the caller has checked USER may read under a live
+    `health_metrics` grant; the report is USER's and names the patient, and the request is an audited export.
+    """
     now = now or timezone.now()
+    if patient is not None and patient.pk == user.pk:
+        patient = None
     with transaction.atomic():
         # One person's requests one at a time, so that the cap below cannot be raced past.
         User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
@@ -67,6 +78,7 @@ def report_request(*, user: User, data: dict[str, Any], now: datetime | None = N
             raise TooManyReports(MAX_UNFINISHED_PER_PERSON)
         report = Report.objects.create(
             user=user,
+            patient=patient,
             report_type=data["report_type"],
             format=data["format"],
             start_date=data["start_date"],
@@ -75,6 +87,15 @@ def report_request(*, user: User, data: dict[str, Any], now: datetime | None = N
             created_at=now,
             expires_at=now + timedelta(days=settings.REPORT_RETENTION_DAYS),
         )
+        if patient is not None:
+            audit_record(
+                actor=user,
+                patient=patient,
+                action=AuditAction.EXPORT,
+                resource_type="report",
+                resource_ids=[str(report.pk)],
+                request=request,
+            )
         transaction.on_commit(partial(report_enqueue, report_id=report.pk))
     logger.info("report_requested", extra={"report_id": str(report.pk), "user_id": str(user.pk)})
     return report
@@ -123,7 +144,13 @@ def report_generate(*, report_id, now: datetime | None = None) -> Outcome:
     if not _claim(report_id, token, now):
         logger.info("report_not_claimed", extra={"report_id": str(report_id)})
         return Outcome.SKIPPED
-    report = Report.objects.select_related("user__profile").get(pk=report_id)
+    report = Report.objects.select_related("user__profile", "patient__profile").get(pk=report_id)
+    if report.patient_id and not grant_covers(
+        grantee=report.user, patient_id=report.patient_id, scope=CareScope.HEALTH_METRICS
+    ):
+        # The grant ended between the request and the generation: nothing of the patient is read any more.
+        _fail(report_id, token, "The patient's grant no longer allows this report.")
+        return Outcome.FAILED
     if report.attempts > MAX_ATTEMPTS:
         _fail(report_id, token, f"Generation was abandoned after {MAX_ATTEMPTS} attempts.")
         logger.error("report_abandoned", extra={"report_id": str(report_id), "attempts": report.attempts})

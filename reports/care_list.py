@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Q, Window
+from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.functions import RowNumber
 
 from accounts.access import live_grants
@@ -139,42 +139,48 @@ def _fill_latest(rows: dict, patient_ids: list) -> None:
 
 def _fill_averages(rows: dict, patient_ids: list, now: datetime) -> None:
     """From the daily rollups of each patient's last 7 local days (today included) in their profile's timezone:
-    the mean reading, or for types counted as totals (steps, calories, sleep) the mean daily total."""
-    first_days = {
-        pid: now.astimezone(rows[pid].patient.profile.tzinfo).date() - timedelta(days=AVERAGE_DAYS - 1)
-        for pid in patient_ids
-    }
-    buckets = (
+    the mean reading, or for types counted as totals (steps, calories, sleep) the mean daily total. Summed in
+    SQL per patient and type (one row each), the window per timezone the patients live in."""
+    zones = {rows[pid].patient.profile.timezone: rows[pid].patient.profile.tzinfo for pid in patient_ids}
+    windows = Q()
+    for tz_name, tz in zones.items():
+        windows |= Q(tz_name=tz_name, period_start__gte=now.astimezone(tz).date() - timedelta(days=AVERAGE_DAYS - 1))
+    sums = (
         HealthMetricSummary.objects.filter(
+            windows,
             user_id__in=patient_ids,
+            metric_type__in=list(METRIC_TYPES),
             period=Period.DAILY,
-            period_start__gte=min(first_days.values()),
+            # A rollup of another timezone than the profile's now is stale (the person moved): not used.
             tz_name=F("user__profile__timezone"),
         )
-        .values_list("user_id", "metric_type", "period_start", "count", "sum", "systolic_sum", "diastolic_sum")
+        .values("user_id", "metric_type")
+        .annotate(
+            days=Count("id"),
+            readings=Sum("count"),
+            total=Sum("sum"),
+            systolic=Sum("systolic_sum"),
+            diastolic=Sum("diastolic_sum"),
+        )
         .order_by()
     )
-    totals: dict = {}
-    for user_id, metric_type, day, count, total, systolic, diastolic in buckets:
-        if day < first_days[user_id] or metric_type not in CATALOG:
-            continue
-        acc = totals.setdefault((user_id, metric_type), [0, 0, 0.0, 0.0, 0.0])
-        acc[0] += 1
-        acc[1] += count
-        acc[2] += total or 0.0
-        acc[3] += systolic or 0.0
-        acc[4] += diastolic or 0.0
     for pid in patient_ids:
         rows[pid].averages_7d = {}
-    for (user_id, metric_type), (days, count, total, systolic, diastolic) in totals.items():
-        spec = CATALOG[metric_type]
+    for item in sums:
+        spec = CATALOG.get(item["metric_type"])
+        if spec is None or not item["readings"]:
+            continue
+        readings = item["readings"]
         if spec.is_blood_pressure:
-            value = {"systolic_value": round(systolic / count, 1), "diastolic_value": round(diastolic / count, 1)}
+            value = {
+                "systolic_value": round((item["systolic"] or 0.0) / readings, 1),
+                "diastolic_value": round((item["diastolic"] or 0.0) / readings, 1),
+            }
         elif spec.target_aggregate == "sum":
-            value = {"value": round(total / days, 1)}
+            value = {"value": round((item["total"] or 0.0) / item["days"], 1)}
         else:
-            value = {"value": round(total / count, 2)}
-        rows[user_id].averages_7d[metric_type] = value
+            value = {"value": round((item["total"] or 0.0) / readings, 2)}
+        rows[item["user_id"]].averages_7d[item["metric_type"]] = value
 
 
 def _fill_alerts(rows: dict, patient_ids: list) -> None:

@@ -72,6 +72,7 @@ class CarePatientsView(GenericAPIView):
     serializer_class = CarePatientSerializer
     # Rows are built by care_list, not a queryset; this only tells the schema generator what the list is of.
     queryset = User.objects.none()
+    filter_backends: list = []  # the order is the triage's, not a query parameter
 
     @extend_schema(
         tags=["care"],

@@ -11,7 +11,7 @@ from accounts.audit import audit_record_each
 from accounts.choices import AuditAction
 from accounts.models import User
 
-from .care_list import care_patients
+from .care_list import care_details, care_patients
 
 AUDIT_RESOURCE = "care_patient_summary"
 
@@ -85,6 +85,7 @@ class CarePatientsView(GenericAPIView):
     def get(self, request):
         rows = care_patients(reader=request.user, now=timezone.now())
         page = self.paginate_queryset(rows)
+        care_details(page=page, now=timezone.now())
         audit_record_each(
             actor=request.user,
             patients=[row.patient for row in page],

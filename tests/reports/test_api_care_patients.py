@@ -219,4 +219,4 @@ def test_the_number_of_queries_does_not_grow_with_the_patients(doctor, api):
     with CaptureQueriesContext(connection) as many:
         assert client.get(URL, {"limit": 200}).json()["count"] == 30
     assert len(many) == len(few)
-    assert len(few) <= 12
+    assert len(few) <= 13

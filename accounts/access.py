@@ -19,30 +19,71 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
 from .audit import ACTION_BY_METHOD, audit_record
-from .models import CareTeamGrant, User
+from .choices import OrganizationRole
+from .models import CareTeamGrant, OrganizationMembership, User
 
 CAREGIVER_READ_ONLY = "A caregiver's grant lets you read this patient's data, never change it."
 DOCTOR_READ_ONLY = "A care-team grant lets you read this patient's data, not change it."
 
 
 def live_grants(*, grantee: User) -> QuerySet[CareTeamGrant]:
-    """Grants held by GRANTEE that are in force right now (`CareTeamGrant.objects.live()`)."""
-    return CareTeamGrant.objects.live().filter(grantee=grantee)
+    """Grants GRANTEE reads under right now (`CareTeamGrant.objects.live()`): their own, and those made to an
+    organization in which they are a doctor member (`held_by`)."""
+    return CareTeamGrant.objects.live().held_by(grantee)
 
 
 def live_grant(*, grantee: User, patient_id, scope: str) -> CareTeamGrant | None:
-    """GRANTEE's live grant from PATIENT_ID if it covers SCOPE, else None. The one check behind every `?patient=`."""
+    """GRANTEE's live grant from PATIENT_ID if it covers SCOPE, else None. The one check behind every `?patient=`.
+
+    A reader may hold two at once (their own and their clinic's); the one covering SCOPE wins, a personal one
+    first. Scopes are checked here, not in SQL: JSON containment is not portable to SQLite.
+    """
     if not getattr(grantee, "is_authenticated", False):
         return None
-    grant = live_grants(grantee=grantee).filter(patient_id=patient_id).only("id", "role", "scopes").first()
-    if grant is None or scope not in (grant.scopes or []):
-        return None
-    return grant
+    grants = live_grants(grantee=grantee).filter(patient_id=patient_id).only("id", "role", "scopes", "grantee_id")
+    covering = [grant for grant in grants if scope in (grant.scopes or [])]
+    covering.sort(key=lambda grant: grant.grantee_id is None)
+    return covering[0] if covering else None
 
 
 def grant_covers(*, grantee: User, patient_id, scope: str) -> bool:
     """Whether GRANTEE may read PATIENT_ID's data of SCOPE right now (doctor or caregiver alike)."""
     return live_grant(grantee=grantee, patient_id=patient_id, scope=scope) is not None
+
+
+def patient_for(*, reader: User, patient_id, scope: str) -> User:
+    """The active patient PATIENT_ID whose live grant to READER covers SCOPE (a body's `patient`, where a query's
+    `?patient=` goes through `subject_for`). Raises Http404 otherwise, whether or not the patient exists."""
+    patient = None
+    if live_grant(grantee=reader, patient_id=patient_id, scope=scope) is not None:
+        patient = User.objects.select_related("profile").filter(pk=patient_id, is_active=True).first()
+    if patient is None:
+        raise Http404
+    return patient
+
+
+def clinic_patient_for(*, actor: User, patient_id) -> tuple[User, list]:
+    """The active patient PATIENT_ID of a clinic where ACTOR is staff or a clinic admin (the patient's live grant
+    to it covers `appointments`), and the ids of those clinics. Raises Http404 otherwise: nobody outside a clinic
+    learns anything of its patients. Read at each call, so a removed member or a revoked grant acts at once."""
+    acting = OrganizationMembership.objects.filter(
+        user=actor, role__in=[OrganizationRole.STAFF, OrganizationRole.CLINIC_ADMIN]
+    ).values("organization_id")
+    grants = CareTeamGrant.objects.live().filter(patient_id=patient_id, organization_id__in=acting)
+    organizations = [org for org, scopes in grants.values_list("organization_id", "scopes") if "appointments" in scopes]
+    patient = None
+    if organizations:
+        patient = User.objects.select_related("profile").filter(pk=patient_id, is_active=True).first()
+    if patient is None:
+        raise Http404
+    return patient, organizations
+
+
+def clinic_doctor_ids(*, organizations: list) -> QuerySet:
+    """The user ids of the doctor members of ORGANIZATIONS: the providers their staff book with."""
+    return OrganizationMembership.objects.filter(
+        organization_id__in=organizations, role=OrganizationRole.DOCTOR
+    ).values("user_id")
 
 
 def grant_require_write(*, grantee: User, patient_id, scope: str) -> CareTeamGrant:

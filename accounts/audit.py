@@ -67,6 +67,29 @@ def audit_record(
     AuditEvent.objects.bulk_create(rows)
 
 
+def audit_record_each(*, actor: User, patients: Iterable[User], action: str, resource_type: str, request=None) -> None:
+    """One audit row per patient of PATIENTS (a list that shows several patients), in one INSERT."""
+    origin = request_origin(request)
+    snapshot = AuditEvent.actor_snapshot(actor)
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor=actor,
+                **snapshot,
+                patient=patient,
+                action=action,
+                resource_type=resource_type,
+                resource_id=str(patient.pk),
+                ip_address=origin["ip_address"],
+                user_agent=origin["user_agent"],
+                request_id=origin["request_id"][:128],
+            )
+            for patient in patients
+            if patient.pk != actor.pk
+        ]
+    )
+
+
 def security_event_record(
     *,
     event_type: str,

@@ -20,6 +20,7 @@ from jeghealth_backend.api.viewsets import BaseViewSet
 from .care_team import (
     care_grant_create,
     care_grant_revoke,
+    care_grant_to_organization_create,
     care_grants_visible_to,
     care_invitation_accept,
     care_invitation_create,
@@ -42,11 +43,19 @@ class PatientRefSerializer(serializers.Serializer):
     name = serializers.CharField(source="full_name")
 
 
+class OrganizationRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
 class CareTeamGrantSerializer(serializers.ModelSerializer):
     """A grant as its patient and its grantee see it. Never the invitation token or its hash."""
 
     patient = PatientRefSerializer(read_only=True)
     grantee = PersonSerializer(read_only=True, allow_null=True, help_text="null until an invitation is accepted")
+    organization = OrganizationRefSerializer(
+        read_only=True, allow_null=True, help_text="The clinic granted (its doctor members read); null otherwise."
+    )
     email = serializers.SerializerMethodField(help_text="The address the grant or invitation was made to.")
     status = serializers.ChoiceField(choices=GrantStatus.choices, read_only=True)
     doctor = serializers.SerializerMethodField(help_text="The grantee of a doctor's grant (null for a caregiver's).")
@@ -60,6 +69,7 @@ class CareTeamGrantSerializer(serializers.ModelSerializer):
             "role",
             "patient",
             "grantee",
+            "organization",
             "email",
             "scopes",
             "status",
@@ -106,7 +116,17 @@ class CareTeamGrantInputSerializer(serializers.Serializer):
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
+    organization = serializers.UUIDField(
+        required=False, help_text="A clinic's id: a grant to every doctor member, instead of an e-mail."
+    )
+
     def validate(self, attrs):
+        if "organization" in attrs:
+            if attrs["role"] != GrantRole.DOCTOR or "email" in attrs or "doctor_email" in attrs:
+                raise serializers.ValidationError(
+                    {"organization": ["A grant to an organization names no e-mail and no caregiver role."]}
+                )
+            return {**attrs, "address": None}
         if attrs["role"] == GrantRole.DOCTOR:
             address = attrs.pop("doctor_email", None) or attrs.pop("email", None)
             if not address:
@@ -170,14 +190,20 @@ class CareTeamViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, BaseViewS
         tags=TAGS,
         request=CareTeamGrantInputSerializer,
         responses={201: CareTeamGrantSerializer},
-        description="A doctor's grant is `active` at once; a caregiver's is `invited` until accepted.",
+        description="A doctor's grant is `active` at once; a caregiver's is `invited` until accepted; a grant to an "
+        "`organization` (its id, instead of an e-mail) is `active` at once for every doctor member.",
     )
     def create(self, request):
         data = CareTeamGrantInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         role, address = values.pop("role"), values.pop("address")
-        if role == GrantRole.CAREGIVER:
+        organization_id = values.pop("organization", None)
+        if organization_id is not None:
+            grant = care_grant_to_organization_create(
+                patient=request.user, organization_id=organization_id, request=request, **values
+            )
+        elif role == GrantRole.CAREGIVER:
             grant = care_invitation_create(patient=request.user, email=address, request=request, **values)
         else:
             grant = care_grant_create(patient=request.user, doctor_email=address, request=request, **values)

@@ -44,6 +44,12 @@ class GrantRole(models.TextChoices):
     CAREGIVER = "caregiver", "Caregiver"
 
 
+class OrganizationRole(models.TextChoices):
+    CLINIC_ADMIN = "clinic_admin", "Clinic admin"
+    DOCTOR = "doctor", "Doctor"
+    STAFF = "staff", "Staff"
+
+
 class GrantStatus(models.TextChoices):
     INVITED = "invited", "Invited"
     ACTIVE = "active", "Active"
@@ -76,6 +82,8 @@ class SecurityEventType(models.TextChoices):
     MFA_FAILED = "mfa_failed", "Wrong two-factor code"
     MFA_RECOVERY_CODE_USED = "mfa_recovery_code_used", "Recovery code used"
     SESSION_ENDED = "session_ended", "Session signed out"
+    ORGANIZATION_MEMBER_ADDED = "organization_member_added", "Organization member added"
+    ORGANIZATION_MEMBER_REMOVED = "organization_member_removed", "Organization member removed"
 
 
 class SessionScope(models.TextChoices):

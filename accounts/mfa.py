@@ -29,12 +29,10 @@ from django.db.models import Q
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, ValidationError
 
-from jeghealth_backend.api.exceptions import Conflict
-
 from .audit import security_event_record
 from .choices import SecurityEventType
+from .exceptions import AccountLocked, MfaAlreadyOn
 from .models import RecoveryCode, TotpDevice, User
-from .services import AccountLocked
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +41,6 @@ RECOVERY_CODE_BYTES = 10  # 80 bits: 16 base32 characters
 TOTP_DIGITS = 6
 WRONG_CODE = "This code is not valid. Use the current code of your authenticator app, or an unused recovery code."
 USED_RECOVERY_CODE = "This recovery code has already been used."
-
-
-class MfaAlreadyOn(Conflict):
-    default_detail = "Two-factor authentication is already on; turn it off first to enrol another authenticator."
 
 
 class Factor(enum.StrEnum):

@@ -23,6 +23,7 @@ from .choices import (
     Gender,
     GrantRole,
     GrantStatus,
+    OrganizationRole,
     PreferredUnits,
     RoleName,
     SecurityEventType,
@@ -224,10 +225,24 @@ class CareTeamGrantQuerySet(models.QuerySet):
         holds_doctor_role = models.Exists(
             UserRole.objects.filter(user=models.OuterRef("grantee"), role__name=RoleName.DOCTOR)
         )
+        to_person = models.Q(grantee__isnull=False) & (models.Q(role=GrantRole.CAREGIVER) | holds_doctor_role)
+        # A grant to an organization is in force for the organization; who reads under it is decided per reader
+        # (`held_by`): its doctor members holding the doctor role, at the moment of the request.
         return (
-            self.filter(revoked_at__isnull=True, accepted_at__isnull=False, grantee__isnull=False)
+            self.filter(revoked_at__isnull=True, accepted_at__isnull=False)
             .filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
-            .filter(models.Q(role=GrantRole.CAREGIVER) | holds_doctor_role)
+            .filter(to_person | models.Q(organization__isnull=False))
+        )
+
+    def held_by(self, reader) -> CareTeamGrantQuerySet:
+        """Grants READER reads under: made to READER, or to an organization in which READER is a doctor member
+        and holds the doctor role. No cache: a removed member or a lost role counts from the next query."""
+        doctor_of = OrganizationMembership.objects.filter(user=reader, role=OrganizationRole.DOCTOR).values(
+            "organization_id"
+        )
+        is_doctor = UserRole.objects.filter(user=reader, role__name=RoleName.DOCTOR)
+        return self.filter(
+            models.Q(grantee=reader) | (models.Q(organization_id__in=doctor_of) & models.Q(models.Exists(is_doctor)))
         )
 
 
@@ -245,8 +260,9 @@ class CareTeamGrant(models.Model):
     - At most one live grant per patient and grantee, and per patient and address (the database says so):
       granting or inviting again replaces the previous one. Never to oneself.
     - `invited_email` is the address the patient named, kept when the grantee's account is erased (the grant is
-      then revoked and `grantee` cleared, see `grantee_erased`). A grant to an organization (issue 19) will be one
-      more nullable party (`organization`) beside `grantee`/`invited_email`, with the party check widened to it.
+      then revoked and `grantee` cleared, see `grantee_erased`).
+    - `organization`: a grant to a clinic instead of a person (role `doctor`, no grantee, no address); every
+      doctor member of the clinic reads under it while they are a member (`CareTeamGrantQuerySet.held_by`).
     - `accepted_at` defaults to the creation time: a grant is in force when made unless it is an invitation,
       which the service creates with `accepted_at=None` (and the database refuses an accepted grant without a
       grantee, so an invitation cannot be made live by forgetting that).
@@ -259,6 +275,10 @@ class CareTeamGrant(models.Model):
         User, on_delete=grantee_erased, null=True, blank=True, related_name="care_grants_received"
     )
     invited_email = models.EmailField(max_length=254, blank=True, help_text="The address the patient named.")
+    # A grant to a clinic: every doctor member reads under it (grantee and invited_email stay empty).
+    organization = models.ForeignKey(
+        "Organization", on_delete=models.CASCADE, null=True, blank=True, related_name="care_grants"
+    )
     scopes = models.JSONField(default=list)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -287,12 +307,25 @@ class CareTeamGrant(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(role__in=GrantRole.values), name="accounts_caregrant_role_valid"),
             models.CheckConstraint(
-                condition=models.Q(grantee__isnull=False) | ~models.Q(invited_email=""),
+                condition=models.Q(grantee__isnull=False)
+                | ~models.Q(invited_email="")
+                | models.Q(organization__isnull=False),
                 name="accounts_caregrant_has_party",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(organization__isnull=True)
+                | models.Q(grantee__isnull=True, invited_email="", role=GrantRole.DOCTOR),
+                name="accounts_caregrant_organization_alone",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "organization"],
+                condition=models.Q(revoked_at__isnull=True, organization__isnull=False),
+                name="accounts_caregrant_one_live_per_organization",
             ),
             models.CheckConstraint(
                 condition=models.Q(accepted_at__isnull=True)
                 | models.Q(grantee__isnull=False)
+                | models.Q(organization__isnull=False)
                 | models.Q(revoked_at__isnull=False),
                 name="accounts_caregrant_live_accepted_has_grantee",
             ),
@@ -307,7 +340,7 @@ class CareTeamGrant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.role} grant {self.patient_id} -> {self.grantee_id or 'invitation'}"
+        return f"{self.role} grant {self.patient_id} -> {self.grantee_id or self.organization_id or 'invitation'}"
 
     @property
     def status(self) -> str:
@@ -484,3 +517,37 @@ class MfaChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"sign-in challenge of {self.user_id}"
+
+
+class Organization(models.Model):
+    """A clinic: it holds members (clinic admins, doctors, staff) and the grants patients make to it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganizationMembership(models.Model):
+    """One person in one organization with one role; a person is a member at most once per organization."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="organization_memberships")
+    role = models.CharField(max_length=16, choices=OrganizationRole.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="accounts_org_member_once"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=OrganizationRole.values), name="accounts_org_member_role_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "role"], name="accounts_org_member_user_role")]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.user_id} in {self.organization_id}"

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from .models import AuthSession, CareTeamGrant, Role, TotpDevice, User, UserRole
+from .models import AuthSession, CareTeamGrant, Organization, OrganizationMembership, Role, TotpDevice, User, UserRole
 
 
 def user_queryset() -> QuerySet[User]:
@@ -78,3 +78,32 @@ def session_list(*, user: User) -> QuerySet[AuthSession]:
     return AuthSession.objects.filter(user=user, ended_at__isnull=True, expires_at__gt=timezone.now()).order_by(
         "-last_used_at", "-created_at"
     )
+
+
+def organizations_of(*, user: User) -> QuerySet[Organization]:
+    """The organizations USER is a member of (any other answers 404), by name."""
+    return Organization.objects.filter(memberships__user=user).order_by("name", "id")
+
+
+def organization_members(*, organization: Organization) -> QuerySet[OrganizationMembership]:
+    return organization.memberships.select_related("user").order_by("created_at", "id")
+
+
+def organization_roles_of(*, user: User, organization_id) -> set[str]:
+    return set(
+        OrganizationMembership.objects.filter(user=user, organization_id=organization_id).values_list("role", flat=True)
+    )
+
+
+def organizations_acting_for(*, user: User, roles: tuple[str, ...]) -> QuerySet[OrganizationMembership]:
+    """USER's memberships of ROLES (the ids of the organizations they act for in that capacity)."""
+    return OrganizationMembership.objects.filter(user=user, role__in=roles)
+
+
+def is_clinic_admin_of(*, actor: User, member_id) -> bool:
+    """ACTOR is a clinic admin of an organization in which MEMBER_ID is a doctor member (the providers whose
+    working hours and days off a clinic admin manages)."""
+    administered = OrganizationMembership.objects.filter(user=actor, role="clinic_admin").values("organization_id")
+    return OrganizationMembership.objects.filter(
+        organization_id__in=administered, user_id=member_id, role="doctor"
+    ).exists()

@@ -109,6 +109,16 @@ class ProviderProfileInputSerializer(serializers.Serializer):
         return sorted({day.isoformat() for day in value})
 
 
+class ProviderScheduleInputSerializer(ProviderProfileInputSerializer):
+    """What a clinic admin changes of a doctor member's profile: when they see patients (the rest is ignored)."""
+
+    SCHEDULE_FIELDS = ("working_hours", "days_off")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        return {name: value for name, value in attrs.items() if name in self.SCHEDULE_FIELDS}
+
+
 class AvailabilityQuerySerializer(serializers.Serializer):
     date = serializers.DateField(help_text="A day of the provider's calendar, YYYY-MM-DD.")
 
@@ -130,6 +140,11 @@ class AvailabilitySerializer(serializers.Serializer):
 
 class AppointmentCreateInputSerializer(serializers.Serializer):
     provider = serializers.UUIDField(help_text="A provider's `id` from providers/.")
+    patient = serializers.UUIDField(
+        required=False,
+        help_text="Staff or a clinic admin acting for a patient of their clinic (whose grant to it covers "
+        "`appointments`); 404 for anyone else.",
+    )
     start_time = AwareDateTimeField()
     duration_minutes = serializers.IntegerField(
         min_value=MIN_DURATION_MINUTES,
@@ -173,6 +188,11 @@ class AppointmentUpdateInputSerializer(serializers.Serializer):
 
 class CancelInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=REASON_MAX_LENGTH, allow_blank=True, required=False, default="")
+    patient = serializers.UUIDField(
+        required=False,
+        help_text="Staff or a clinic admin acting for a patient of their clinic (whose grant to it covers "
+        "`appointments`); 404 for anyone else.",
+    )
     scope = serializers.ChoiceField(
         choices=CancelScope.choices,
         required=False,
@@ -183,6 +203,11 @@ class CancelInputSerializer(serializers.Serializer):
 
 class RescheduleInputSerializer(serializers.Serializer):
     start_time = AwareDateTimeField(help_text="The new start; the length stays the same.")
+    patient = serializers.UUIDField(
+        required=False,
+        help_text="Staff or a clinic admin acting for a patient of their clinic (whose grant to it covers "
+        "`appointments`); 404 for anyone else.",
+    )
 
 
 class RescheduleSerializer(serializers.ModelSerializer):

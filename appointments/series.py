@@ -133,7 +133,9 @@ def appointment_series_create(
 
 
 @transaction.atomic
-def appointment_cancel_following(*, appointment: Appointment, actor: User, reason: str = "") -> Appointment:
+def appointment_cancel_following(
+    *, appointment: Appointment, actor: User, reason: str = "", for_clinic: bool = False
+) -> Appointment:
     """Cancel APPOINTMENT and every later active occurrence of its series, by the patient or the provider.
 
     APPOINTMENT must be active (IllegalTransition otherwise); later occurrences that are no longer active (already
@@ -141,7 +143,8 @@ def appointment_cancel_following(*, appointment: Appointment, actor: User, reaso
     order, as a booking inserts them. After commit the other party is told once.
     """
     appointment = _locked(appointment)
-    _require_party(appointment, actor, "cancel")
+    if not for_clinic:  # staff of the provider's clinic, checked by the caller
+        _require_party(appointment, actor, "cancel")
     _require_status(appointment, ACTIVE_STATUSES, "cancelled")
     following = Appointment.objects.filter(pk=appointment.pk)
     if appointment.series_id is not None:

@@ -242,13 +242,18 @@ def appointment_mark_no_show(*, appointment: Appointment, actor: User) -> Appoin
 
 
 @transaction.atomic
-def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "") -> Appointment:
+def appointment_cancel(
+    *, appointment: Appointment, actor: User, reason: str = "", for_clinic: bool = False
+) -> Appointment:
     """scheduled | confirmed → cancelled, by the patient or the provider; the slot is free at once.
 
-    After commit the other party is told.
+    FOR_CLINIC: ACTOR is staff of the provider's clinic acting for it (the caller checked so,
+    `accounts.access.clinic_patient_for`); the patient is told as when the provider cancels. After commit the
+    other party is told.
     """
     appointment = _locked(appointment)
-    _require_party(appointment, actor, "cancel")
+    if not for_clinic:
+        _require_party(appointment, actor, "cancel")
     _require_status(appointment, ACTIVE_STATUSES, "cancelled")
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancelled_at = timezone.now()
@@ -260,7 +265,9 @@ def appointment_cancel(*, appointment: Appointment, actor: User, reason: str = "
     return appointment
 
 
-def appointment_reschedule(*, appointment: Appointment, actor: User, start_time: datetime) -> Appointment:
+def appointment_reschedule(
+    *, appointment: Appointment, actor: User, start_time: datetime, for_clinic: bool = False
+) -> Appointment:
     """Move an active appointment to START_TIME, same length, by the patient or the provider.
 
     The rules of booking apply (BookingInvalid, SlotTaken). Each move is kept in AppointmentReschedule. Moved
@@ -271,7 +278,8 @@ def appointment_reschedule(*, appointment: Appointment, actor: User, start_time:
     try:
         with transaction.atomic():
             appointment = _locked(appointment)
-            _require_party(appointment, actor, "reschedule")
+            if not for_clinic:  # staff of the provider's clinic, checked by the caller (see appointment_cancel)
+                _require_party(appointment, actor, "reschedule")
             _require_status(appointment, ACTIVE_STATUSES, "rescheduled")
             if start_time == appointment.start_time:
                 raise BookingInvalid("start_time", "The appointment already starts at that time.")

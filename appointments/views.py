@@ -7,6 +7,7 @@ Visibility is the selectors' (another person's appointment is 404); who may chan
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -18,9 +19,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.access import PatientScopedMixin
+from accounts.access import PatientScopedMixin, clinic_doctor_ids, clinic_patient_for
+from accounts.audit import audit_record
+from accounts.choices import AuditAction
 from accounts.models import User
-from accounts.selectors import user_has_role
+from accounts.selectors import is_clinic_admin_of, user_has_role
 from jeghealth_backend.api.renderers import JSONRenderer
 from jeghealth_backend.api.schema import ErrorEnvelopeSerializer
 from jeghealth_backend.api.viewsets import BaseViewSet
@@ -28,7 +31,7 @@ from jeghealth_backend.api.viewsets import BaseViewSet
 from . import selectors, series, services
 from .calendar_feed import calendar_document
 from .choices import CancelScope, ParticipantRole
-from .exceptions import NotAllowed
+from .exceptions import BookingInvalid, NotAllowed
 from .filters import AppointmentFilter
 from .models import Appointment
 from .serializers import (
@@ -41,6 +44,7 @@ from .serializers import (
     CancelInputSerializer,
     ProviderProfileInputSerializer,
     ProviderProfileSerializer,
+    ProviderScheduleInputSerializer,
     ProviderSummarySerializer,
     RescheduleInputSerializer,
     StatisticsQuerySerializer,
@@ -92,6 +96,29 @@ class ProviderViewSet(mixins.ListModelMixin, BaseViewSet):
             profile = services.provider_profile_update(doctor=request.user, data=data.validated_data)
         else:
             profile = services.provider_profile_get_or_create(doctor=request.user)
+        return Response(ProviderProfileSerializer(profile).data)
+
+    @extend_schema(methods=["GET"], tags=TAGS, summary="A provider's profile", responses=ProviderProfileSerializer)
+    @extend_schema(
+        methods=["PATCH"],
+        tags=TAGS,
+        summary="Change a provider's working hours and days off (the provider, or a clinic admin of their clinic)",
+        request=ProviderScheduleInputSerializer,
+        responses=ProviderProfileSerializer,
+    )
+    @action(detail=True, methods=["get", "patch"])
+    def schedule(self, request, pk=None):
+        provider = selectors.provider_get(provider_id=pk)
+        if provider is None or not (
+            provider.pk == request.user.pk or is_clinic_admin_of(actor=request.user, member_id=provider.pk)
+        ):
+            raise NotFound
+        if request.method == "PATCH":
+            data = ProviderScheduleInputSerializer(data=request.data, partial=True)
+            data.is_valid(raise_exception=True)
+            profile = services.provider_profile_update(doctor=provider, data=data.validated_data)
+        else:
+            profile = services.provider_profile_get_or_create(doctor=provider)
         return Response(ProviderProfileSerializer(profile).data)
 
     @extend_schema(
@@ -165,11 +192,44 @@ class AppointmentViewSet(PatientScopedMixin, mixins.ListModelMixin, mixins.Retri
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         provider_id = values.pop("provider")
+        patient = request.user
+        patient_id = values.pop("patient", None)
+        if patient_id is not None and patient_id != request.user.pk:
+            patient, organizations = clinic_patient_for(actor=request.user, patient_id=patient_id)
+            if not clinic_doctor_ids(organizations=organizations).filter(user_id=provider_id).exists():
+                raise BookingInvalid("provider", "Book with a doctor of your clinic.")
         if "recurrence" in values:
-            appointment = series.appointment_series_create(patient=request.user, provider_id=provider_id, **values)
+            appointment = series.appointment_series_create(patient=patient, provider_id=provider_id, **values)
         else:
-            appointment = services.appointment_create(patient=request.user, provider_id=provider_id, **values)
+            appointment = services.appointment_create(patient=patient, provider_id=provider_id, **values)
+        audit_record(
+            actor=request.user,
+            patient=patient,
+            action=AuditAction.CREATE,
+            resource_type=self.audit_resource_type,
+            resource_ids=[str(appointment.pk)],
+            request=request,
+        )
         return self._answer(appointment, status.HTTP_201_CREATED)
+
+    def _for_clinic(self, request, patient_id) -> Appointment:
+        """The appointment of the URL, acted on by staff of a clinic for PATIENT_ID: one of the patient's with a
+        doctor of the clinic; 404 for anyone outside (audited by the caller)."""
+        patient, organizations = clinic_patient_for(actor=request.user, patient_id=patient_id)
+        appointments = selectors.appointment_queryset().filter(
+            patient=patient, provider_id__in=clinic_doctor_ids(organizations=organizations)
+        )
+        return get_object_or_404(appointments, pk=self.kwargs["pk"])
+
+    def _audit_for_clinic(self, request, appointment: Appointment) -> None:
+        audit_record(
+            actor=request.user,
+            patient=appointment.patient,
+            action=AuditAction.UPDATE,
+            resource_type=self.audit_resource_type,
+            resource_ids=[str(appointment.pk)],
+            request=request,
+        )
 
     @extend_schema(
         tags=TAGS,
@@ -228,6 +288,16 @@ class AppointmentViewSet(PatientScopedMixin, mixins.ListModelMixin, mixins.Retri
             if data.validated_data["scope"] == CancelScope.FOLLOWING
             else services.appointment_cancel
         )
+        patient_id = data.validated_data.get("patient")
+        if patient_id is not None and patient_id != request.user.pk:
+            appointment = cancel(
+                appointment=self._for_clinic(request, patient_id),
+                actor=request.user,
+                reason=data.validated_data["reason"],
+                for_clinic=True,
+            )
+            self._audit_for_clinic(request, appointment)
+            return self._answer(appointment)
         appointment = cancel(appointment=self.get_object(), actor=request.user, reason=data.validated_data["reason"])
         return self._answer(appointment)
 
@@ -241,6 +311,16 @@ class AppointmentViewSet(PatientScopedMixin, mixins.ListModelMixin, mixins.Retri
     def reschedule(self, request, pk=None):
         data = RescheduleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        patient_id = data.validated_data.get("patient")
+        if patient_id is not None and patient_id != request.user.pk:
+            appointment = services.appointment_reschedule(
+                appointment=self._for_clinic(request, patient_id),
+                actor=request.user,
+                start_time=data.validated_data["start_time"],
+                for_clinic=True,
+            )
+            self._audit_for_clinic(request, appointment)
+            return self._answer(appointment)
         appointment = services.appointment_reschedule(
             appointment=self.get_object(), actor=request.user, start_time=data.validated_data["start_time"]
         )

@@ -10,6 +10,7 @@ from reports.views import HealthMetricExportView
 api_v1 = [
     path("health/", HealthView.as_view(), name="health"),
     path("auth/", include("accounts.urls")),
+    path("organizations/", include("accounts.organization_urls")),
     path("health-metrics/export/", HealthMetricExportView.as_view(), name="health-metric-export"),
     path("health-metrics/", include("health_metrics.urls")),
     path("devices/", include("iot_devices.urls")),

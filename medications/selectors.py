@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from .adherence import adherence_report, statistics_report
-from .doses import Dose, person_doses, tz_of
+from .doses import Dose, people_doses, person_doses, tz_of
 from .models import DrugInteraction, Medication, MedicationCategory, Regimen
 
 
@@ -65,6 +65,13 @@ def doses_for_day(*, user, day: date, now: datetime) -> list[Dose]:
 def adherence(*, user, start_date: date, end_date: date, now: datetime) -> dict:
     doses = person_doses(user=user, tz=tz_of(user), first_day=start_date, last_day=end_date, now=now)
     return {"start_date": start_date, "end_date": end_date, **adherence_report(doses, now)}
+
+
+def adherence_percent_of_people(*, people: dict, days: int, now: datetime) -> dict:
+    """`{user_id: percent or None}`: each person's adherence over their last DAYS local days (PEOPLE:
+    `{user_id: tzinfo}`), in two queries whatever the number of people."""
+    doses = people_doses(people=people, days=days, now=now)
+    return {user_id: adherence_report(items, now)["overall"]["percent"] for user_id, items in doses.items()}
 
 
 def statistics(*, user, start_date: date, end_date: date, now: datetime) -> dict:

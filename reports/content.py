@@ -11,6 +11,8 @@ from typing import Any
 
 from django.db.models import Q
 
+from accounts.access import grant_covers
+from accounts.choices import CareScope
 from health_metrics import selectors as metric_selectors
 from health_metrics.models import HealthMetricTarget, Quality
 from health_metrics.periods import local_midnight
@@ -62,7 +64,7 @@ class HealthSummary:
 
 
 def gather(*, report: Report, now: datetime) -> HealthSummary:
-    user = report.user
+    user = report.subject
     tz = user.profile.tzinfo
     start, end = report.start_date, report.end_date
     length = (end - start).days + 1
@@ -93,10 +95,19 @@ def gather(*, report: Report, now: datetime) -> HealthSummary:
                 targets=[t for t in targets if t.metric_type == metric_type],
             )
         )
-    summary.adherence = sources.adherence(user=user, start_date=start, end_date=end, now=now)
-    summary.regimens = sources.active_regimens(user=user, limit=REGIMEN_ROWS)
-    summary.appointments = sources.upcoming_appointments(user=user, now=now, limit=APPOINTMENT_ROWS)
+    # A doctor's report of a patient shows medications and appointments only under grants of those scopes too.
+    if _may_show(report, CareScope.MEDICATIONS):
+        summary.adherence = sources.adherence(user=user, start_date=start, end_date=end, now=now)
+        summary.regimens = sources.active_regimens(user=user, limit=REGIMEN_ROWS)
+    if _may_show(report, CareScope.APPOINTMENTS):
+        summary.appointments = sources.upcoming_appointments(user=user, now=now, limit=APPOINTMENT_ROWS)
     return summary
+
+
+def _may_show(report: Report, scope: str) -> bool:
+    if report.subject.pk == report.user_id:
+        return True
+    return grant_covers(grantee=report.user, patient_id=report.patient_id, scope=scope)
 
 
 def _period_readings(user, spec: MetricSpec, tz: tzinfo, start: date, end: date):

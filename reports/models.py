@@ -13,7 +13,8 @@ from .choices import ReportFormat, ReportStatus, ReportType
 
 
 class Report(models.Model):
-    """A report of one person's data over [start_date, end_date] (local dates of their calendar, both included).
+    """A report of one person's data (`subject`: the owner's, or the patient it names) over [start_date, end_date]
+    (local dates of their calendar, both included).
 
     The row is the outbox and the idempotency key of its generation: a worker claims it with a conditional update
     (`pending → running`, or a `running` row whose lease ran out) and a new `claim_token`; only the holder of the
@@ -25,6 +26,11 @@ class Report(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # The (user, created_at) index serves every lookup by user: no separate FK index.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports", db_index=False)
+    # Whose data: null for the owner's own; a patient when a doctor requested it under a `health_metrics` grant
+    # (the report stays the doctor's: only they list and download it).
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_about", null=True, blank=True
+    )
     report_type = models.CharField(max_length=32, choices=ReportType.choices, default=ReportType.HEALTH_SUMMARY)
     format = models.CharField(max_length=8, choices=ReportFormat.choices)
     start_date = models.DateField()
@@ -66,3 +72,8 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_type} {self.format} report {self.id} ({self.status})"
+
+    @property
+    def subject(self):
+        """The person whose data the report shows: the patient it names, or its owner."""
+        return self.patient if self.patient_id else self.user

@@ -13,7 +13,11 @@ from .models import Report
 
 def report_list(*, user, now: datetime | None = None) -> QuerySet[Report]:
     """USER's reports that have not expired, newest first."""
-    return Report.objects.filter(user=user, expires_at__gt=now or timezone.now()).order_by("-created_at", "-id")
+    return (
+        Report.objects.filter(user=user, expires_at__gt=now or timezone.now())
+        .select_related("patient")
+        .order_by("-created_at", "-id")
+    )
 
 
 def report_get(*, user, report_id) -> Report:

@@ -37,6 +37,11 @@ class ReportInputSerializer(serializers.Serializer):
         max_length=len(METRIC_TYPE_CHOICES),
         help_text="Metric types to include; empty or absent: every type with readings in the period.",
     )
+    patient = serializers.UUIDField(
+        required=False,
+        help_text="A patient's id: a doctor's report of that patient's data, under a live `health_metrics` grant "
+        "(404 otherwise). The report is the doctor's.",
+    )
 
     def validate(self, attrs):
         if attrs["start_date"] > attrs["end_date"]:
@@ -51,7 +56,15 @@ class ReportAcceptedSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ReportStatus.choices)
 
 
+class ReportPatientSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField(source="full_name")
+
+
 class ReportSerializer(serializers.ModelSerializer):
+    patient = ReportPatientSerializer(
+        read_only=True, allow_null=True, help_text="The patient whose data a doctor's report shows; null: mine."
+    )
     download_url = serializers.SerializerMethodField(
         help_text="Once `ready`: a short-lived signed object-storage URL that needs no token, or this service's "
         "`download/` URL, which needs the owner's Bearer token. Null before."
@@ -66,6 +79,7 @@ class ReportSerializer(serializers.ModelSerializer):
             "start_date",
             "end_date",
             "metric_types",
+            "patient",
             "status",
             "error",
             "file_size",
@@ -264,9 +278,15 @@ class DashboardSerializer(serializers.Serializer):
         child=DashboardMetricTrendSerializer(), help_text="Per type with readings in 60 days."
     )
     targets = DashboardTargetProgressSerializer(many=True)
-    medications = DashboardMedicationsSerializer()
-    appointments = DashboardAppointmentsSerializer()
-    notifications = DashboardNotificationsSerializer()
+    medications = DashboardMedicationsSerializer(
+        allow_null=True, help_text="Null for a doctor whose grant lacks the `medications` scope."
+    )
+    appointments = DashboardAppointmentsSerializer(
+        allow_null=True, help_text="Null for a doctor whose grant lacks the `appointments` scope."
+    )
+    notifications = DashboardNotificationsSerializer(
+        allow_null=True, help_text="The person's own inbox: null when a doctor reads the dashboard."
+    )
     devices = DashboardDeviceStateSerializer(many=True)
     insights = DashboardInsightSerializer(many=True)
 

@@ -26,11 +26,14 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
+from accounts.access import grant_covers
+from accounts.audit import audit_record
+from accounts.choices import AuditAction, CareScope
 from accounts.models import User
-from jeghealth_backend.api.exceptions import ApplicationError
 
 from . import storage
 from .choices import UNFINISHED_STATUSES, ReportStatus
+from .exceptions import ReportStorageUnavailable, StorageUnavailable, TooManyReports
 from .models import Report
 
 logger = logging.getLogger(__name__)
@@ -49,36 +52,33 @@ PURGE_BATCH = 500
 SPOOL_BYTES = 8 * 1024 * 1024
 
 
-class TooManyReports(ApplicationError):
-    status_code = 429
-    default_code = "throttled"
-    default_detail = f"You already have {MAX_UNFINISHED_PER_PERSON} reports being generated; wait for one to finish."
-    # Every 429 says when to come back (API.md); a report takes seconds, so half a minute is plenty.
-    wait = 30
-
-
 class Outcome(enum.Enum):
     READY = "ready"
     FAILED = "failed"
     SKIPPED = "skipped"  # missing, finished, or claimed by a live worker: nothing to do
 
 
-class ReportStorageUnavailable(Exception):
-    """The file could not be stored; the claim was released so that a retry (or the sweeper) runs it again."""
-
-
-def report_request(*, user: User, data: dict[str, Any], now: datetime | None = None) -> Report:
+def report_request(
+    *, user: User, data: dict[str, Any], patient: User | None = None, now: datetime | None = None, request=None
+) -> Report:
     """Record a report request of USER (DATA: the input serializer's typed fields); generation is enqueued after
-    commit. Raises TooManyReports while MAX_UNFINISHED_PER_PERSON of the person's reports are unfinished."""
+    commit. Raises TooManyReports while MAX_UNFINISHED_PER_PERSON of the person's reports are unfinished.
+
+    PATIENT: a doctor's report of that patient's data, which the caller has checked USER may read under a live
+    `health_metrics` grant; the report is USER's and names the patient, and the request is an audited export.
+    """
     now = now or timezone.now()
+    if patient is not None and patient.pk == user.pk:
+        patient = None
     with transaction.atomic():
         # One person's requests one at a time, so that the cap below cannot be raced past.
         User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
         unfinished = Report.objects.filter(user=user, status__in=UNFINISHED_STATUSES, expires_at__gt=now).count()
         if unfinished >= MAX_UNFINISHED_PER_PERSON:
-            raise TooManyReports()
+            raise TooManyReports(MAX_UNFINISHED_PER_PERSON)
         report = Report.objects.create(
             user=user,
+            patient=patient,
             report_type=data["report_type"],
             format=data["format"],
             start_date=data["start_date"],
@@ -87,6 +87,15 @@ def report_request(*, user: User, data: dict[str, Any], now: datetime | None = N
             created_at=now,
             expires_at=now + timedelta(days=settings.REPORT_RETENTION_DAYS),
         )
+        if patient is not None:
+            audit_record(
+                actor=user,
+                patient=patient,
+                action=AuditAction.EXPORT,
+                resource_type="report",
+                resource_ids=[str(report.pk)],
+                request=request,
+            )
         transaction.on_commit(partial(report_enqueue, report_id=report.pk))
     logger.info("report_requested", extra={"report_id": str(report.pk), "user_id": str(user.pk)})
     return report
@@ -135,7 +144,13 @@ def report_generate(*, report_id, now: datetime | None = None) -> Outcome:
     if not _claim(report_id, token, now):
         logger.info("report_not_claimed", extra={"report_id": str(report_id)})
         return Outcome.SKIPPED
-    report = Report.objects.select_related("user__profile").get(pk=report_id)
+    report = Report.objects.select_related("user__profile", "patient__profile").get(pk=report_id)
+    if report.patient_id and not grant_covers(
+        grantee=report.user, patient_id=report.patient_id, scope=CareScope.HEALTH_METRICS
+    ):
+        # The grant ended between the request and the generation: nothing of the patient is read any more.
+        _fail(report_id, token, "The patient's grant no longer allows this report.")
+        return Outcome.FAILED
     if report.attempts > MAX_ATTEMPTS:
         _fail(report_id, token, f"Generation was abandoned after {MAX_ATTEMPTS} attempts.")
         logger.error("report_abandoned", extra={"report_id": str(report_id), "attempts": report.attempts})
@@ -156,7 +171,7 @@ def report_generate(*, report_id, now: datetime | None = None) -> Outcome:
         out.seek(0)
         try:
             name = storage.save(report, out)
-        except storage.StorageUnavailable as exc:
+        except StorageUnavailable as exc:
             logger.warning("report_storage_unavailable", extra={"report_id": str(report_id), "error": str(exc)})
             Report.objects.filter(pk=report_id, claim_token=token, status=ReportStatus.RUNNING).update(
                 status=ReportStatus.PENDING, claim_token=None, lease_expires_at=None
@@ -214,7 +229,7 @@ def reports_purge_expired(*, now: datetime | None = None, limit: int = PURGE_BAT
     for report_id, file_name in list(expired[:limit]):
         try:
             storage.delete(file_name)
-        except storage.StorageUnavailable:
+        except StorageUnavailable:
             logger.warning("report_file_delete_failed", extra={"report_id": str(report_id)})
             continue
         deleted += Report.objects.filter(pk=report_id, expires_at__lte=now).delete()[0]
@@ -227,7 +242,7 @@ def reports_purge_expired(*, now: datetime | None = None, limit: int = PURGE_BAT
 def _purge_orphan_files() -> int:
     try:
         stored = storage.stored_report_ids()
-    except storage.StorageUnavailable:
+    except StorageUnavailable:
         logger.warning("report_orphan_listing_failed")
         return 0
     if not stored:
@@ -239,7 +254,7 @@ def _purge_orphan_files() -> int:
             continue
         try:
             storage.delete(name)
-        except storage.StorageUnavailable:
+        except StorageUnavailable:
             continue
         removed += 1
     return removed

@@ -17,16 +17,13 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from .choices import ReportFormat
+from .exceptions import StorageUnavailable
 from .models import Report
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "reports"
 CONTENT_TYPES = {ReportFormat.PDF: "application/pdf", ReportFormat.CSV: "text/csv; charset=utf-8"}
-
-
-class StorageUnavailable(Exception):
-    """Saving or deleting a file failed in a way that may pass (network, the object store, a full disk)."""
 
 
 def _storage_errors() -> tuple[type[BaseException], ...]:

@@ -9,6 +9,7 @@ import random
 from celery import shared_task
 
 from . import services
+from .exceptions import ReportStorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ def generate_report(self, report_id: str) -> str:
     `pending` and the sweeper enqueues it again, until the service's attempt cap fails it."""
     try:
         outcome = services.report_generate(report_id=report_id)
-    except services.ReportStorageUnavailable as exc:
+    except ReportStorageUnavailable as exc:
         if self.request.retries >= self.max_retries:
             logger.warning("report_retries_exhausted", extra={"report_id": report_id})
             return "released"

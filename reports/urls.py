@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .care_views import CarePatientsView
 from .views import DashboardView, InsightsView, ReportViewSet
 
 router = SimpleRouter()
@@ -11,5 +12,6 @@ router.register("reports", ReportViewSet, basename="report")
 urlpatterns = [
     path("dashboard/", DashboardView.as_view(), name="dashboard"),
     path("insights/", InsightsView.as_view(), name="insights"),
+    path("care/patients/", CarePatientsView.as_view(), name="care-patients"),
     *router.urls,
 ]

@@ -14,7 +14,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.access import subject_for
+from accounts.access import grant_covers, patient_for, subject_for
 from accounts.audit import audit_record
 from accounts.choices import AuditAction, CareScope
 from health_metrics import selectors as metric_selectors
@@ -76,7 +76,12 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSe
     def create(self, request):
         shape = ReportInputSerializer(data=request.data)
         shape.is_valid(raise_exception=True)
-        report = services.report_request(user=request.user, data=shape.validated_data)
+        data = dict(shape.validated_data)
+        patient_id = data.pop("patient", None)
+        patient = None
+        if patient_id is not None and patient_id != request.user.pk:
+            patient = patient_for(reader=request.user, patient_id=patient_id, scope=CareScope.HEALTH_METRICS)
+        report = services.report_request(user=request.user, data=data, patient=patient, request=request)
         return Response(ReportAcceptedSerializer(report).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -93,6 +98,15 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSe
         report = self.get_object()
         if report.status != ReportStatus.READY:
             raise Conflict("The report is not ready; its status says when it is.", code="report_not_ready")
+        if report.patient_id:
+            audit_record(
+                actor=request.user,
+                patient=report.patient,
+                action=AuditAction.EXPORT,
+                resource_type="report",
+                resource_ids=[str(report.pk)],
+                request=request,
+            )
         return FileResponse(
             storage.open_file(report),
             as_attachment=True,
@@ -104,6 +118,14 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSe
 class DashboardView(APIView):
     @extend_schema(
         summary="Everything the home screen shows, in one call",
+        parameters=[
+            OpenApiParameter(
+                "patient",
+                OpenApiTypes.UUID,
+                description="A patient's id, under a live `health_metrics` grant (404 otherwise; audited): "
+                "medications and appointments only with those scopes too, notifications never.",
+            )
+        ],
         description="Latest values, 7- and 30-day trends, targets with progress, today's doses and adherence, "
         "next appointments, unread notifications, device states and insights. Cached per person until their "
         "data changes.",
@@ -111,7 +133,19 @@ class DashboardView(APIView):
         responses={200: DashboardSerializer},
     )
     def get(self, request):
-        body = dashboard_get(user=request.user, now=timezone.now())
+        subject = subject_for(request, scope=CareScope.HEALTH_METRICS)
+        if subject.pk == request.user.pk:
+            body = dashboard_get(user=subject, now=timezone.now())
+            return Response(DashboardSerializer(body).data)
+        sections = frozenset(
+            section
+            for section in (CareScope.MEDICATIONS, CareScope.APPOINTMENTS)
+            if grant_covers(grantee=request.user, patient_id=subject.pk, scope=section)
+        )
+        body = dashboard_get(user=subject, now=timezone.now(), sections=sections)
+        audit_record(
+            actor=request.user, patient=subject, action=AuditAction.READ, resource_type="dashboard", request=request
+        )
         return Response(DashboardSerializer(body).data)
 
 

@@ -416,6 +416,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RoleNameEnum": "accounts.choices.RoleName",
         "GrantRoleEnum": "accounts.choices.GrantRole",
+        "OrganizationRoleEnum": "accounts.choices.OrganizationRole",
         "DeviceStatusEnum": "iot_devices.choices.DeviceStatus",
         "BatchStatusEnum": "iot_devices.choices.BatchStatus",
         "HeartbeatStatusEnum": "iot_devices.choices.HeartbeatStatus",

@@ -33,22 +33,46 @@ UPCOMING_APPOINTMENTS = 3
 LATEST_NOTIFICATIONS = 5
 
 
-def dashboard_get(*, user, now: datetime) -> dict[str, Any]:
-    """The dashboard of USER at NOW, from the cache while none of the person's data changed."""
+# The sections of the dashboard beyond the health data, each shown to someone else only under its grant scope.
+MEDICATIONS, APPOINTMENTS, NOTIFICATIONS = "medications", "appointments", "notifications"
+EVERY_SECTION = frozenset({MEDICATIONS, APPOINTMENTS, NOTIFICATIONS})
+
+
+def dashboard_get(*, user, now: datetime, sections: frozenset[str] = EVERY_SECTION) -> dict[str, Any]:
+    """The dashboard of USER at NOW, from the cache while none of the person's data changed.
+
+    SECTIONS: which of medications, appointments and notifications to fill (the others are null): all for the
+    person, those of a grantee's scopes for a doctor reading under a `health_metrics` grant.
+    """
     tz = user.profile.tzinfo
     today = local_today(tz, now)
     return person_cache.cached(
-        user.pk, "dashboard", ("v1", today, tz.key), lambda: dashboard_compute(user=user, now=now)
+        user.pk,
+        "dashboard",
+        ("v2", today, tz.key, tuple(sorted(sections))),
+        lambda: dashboard_compute(user=user, now=now, sections=sections),
     )
 
 
-def dashboard_compute(*, user, now: datetime) -> dict[str, Any]:
+def dashboard_compute(*, user, now: datetime, sections: frozenset[str] = EVERY_SECTION) -> dict[str, Any]:
     tz = user.profile.tzinfo
     today = local_today(tz, now)
     daily = daily_rows(user_id=user.pk, tz=tz, first_day=today - timedelta(days=HISTORY_DAYS - 1), last_day=today)
     targets = _targets(user=user, today=today, now=now)
-    week = sources.adherence(user=user, start_date=today - timedelta(days=6), end_date=today, now=now)
-    month = sources.adherence(user=user, start_date=today - timedelta(days=29), end_date=today, now=now)
+    week = month = None
+    if MEDICATIONS in sections:
+        week = sources.adherence(user=user, start_date=today - timedelta(days=6), end_date=today, now=now)
+        month = sources.adherence(user=user, start_date=today - timedelta(days=29), end_date=today, now=now)
+    medications = appointments = notifications = None
+    if MEDICATIONS in sections:
+        medications = {
+            "today": sources.doses_of_day(user=user, day=today, now=now),
+            "adherence": {"last_7_days": week, "last_30_days": month},
+        }
+    if APPOINTMENTS in sections:
+        appointments = {"upcoming": sources.upcoming_appointments(user=user, now=now, limit=UPCOMING_APPOINTMENTS)}
+    if NOTIFICATIONS in sections:
+        notifications = sources.notifications_summary(user=user, limit=LATEST_NOTIFICATIONS)
     return {
         "generated_at": now,
         "date": today,
@@ -56,14 +80,9 @@ def dashboard_compute(*, user, now: datetime) -> dict[str, Any]:
         "latest": _latest(user),
         "trends": _trends(daily, today),
         "targets": targets,
-        "medications": {
-            "today": sources.doses_of_day(user=user, day=today, now=now),
-            "adherence": {"last_7_days": week, "last_30_days": month},
-        },
-        "appointments": {
-            "upcoming": sources.upcoming_appointments(user=user, now=now, limit=UPCOMING_APPOINTMENTS),
-        },
-        "notifications": sources.notifications_summary(user=user, limit=LATEST_NOTIFICATIONS),
+        "medications": medications,
+        "appointments": appointments,
+        "notifications": notifications,
         "devices": sources.device_states(user=user),
         "insights": insights_from(daily=daily, today=today, targets=targets, adherence_week=week),
     }

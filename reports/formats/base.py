@@ -12,10 +12,10 @@ from ..models import Report
 class ReportFormat(ABC):
     """Writes a report of one kind of file.
 
-    `render` reads the owner's data (scoped to `report.user`) and writes the whole file to OUT, a binary file
-    opened by the caller; it touches neither the report row nor the storage, so running it twice is harmless.
-    It raises on anything that makes the report impossible (a bug, data it cannot draw): the caller records
-    that as the report's failure.
+    `render` reads the data of `report.subject` (the owner, or the patient a doctor named) and writes the whole
+    file to OUT, a binary file opened by the caller; it touches neither the report row nor the storage, so running
+    it twice is harmless. It raises on anything that makes the report impossible (a bug, data it cannot draw):
+    the caller records that as the report's failure.
     """
 
     name: ClassVar[str]

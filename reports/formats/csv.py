@@ -20,8 +20,8 @@ class CsvFormat(ReportFormat):
     content_type = "text/csv; charset=utf-8"
 
     def render(self, *, report: Report, out: IO[bytes], now: datetime) -> None:
-        tz = report.user.profile.tzinfo
-        readings = metric_selectors.metric_queryset(user=report.user).filter(
+        tz = report.subject.profile.tzinfo
+        readings = metric_selectors.metric_queryset(user=report.subject).filter(
             recorded_at__gte=local_midnight(report.start_date, tz),
             recorded_at__lt=local_midnight(report.end_date + timedelta(days=1), tz),
         )

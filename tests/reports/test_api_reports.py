@@ -114,6 +114,7 @@ class TestGetReport:
             "start_date",
             "end_date",
             "metric_types",
+            "patient",
             "status",
             "error",
             "file_size",
@@ -122,6 +123,7 @@ class TestGetReport:
             "expires_at",
             "download_url",
         }
+        assert body["patient"] is None
 
     def test_a_failed_report_says_why(self, client_a, user_a):
         report = ReportFactory(user=user_a, status="failed", error="The report could not be generated (ValueError).")

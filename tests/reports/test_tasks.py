@@ -11,6 +11,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from reports import services, storage, tasks
+from reports.exceptions import ReportStorageUnavailable
 from reports.models import Report
 
 from .factories import ReportFactory, add_history
@@ -71,7 +72,7 @@ class TestGenerateTask:
     def test_a_storage_outage_puts_the_report_back_to_pending(self, report, media_root):
         with (
             mock.patch.object(default_storage, "save", side_effect=OSError("disk unavailable")),
-            pytest.raises(services.ReportStorageUnavailable),
+            pytest.raises(ReportStorageUnavailable),
         ):
             services.report_generate(report_id=report.pk)
         report.refresh_from_db()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -24,10 +25,18 @@ from jeghealth_backend.api.exceptions import ApplicationError
 from jeghealth_backend.metric_catalog import CATALOG
 from jeghealth_backend.person_cache import person_data_changed
 
-from .models import HealthMetric, HealthMetricTarget, PendingAnomalyCheck, PendingRollup, Source, TargetType
+from .models import (
+    ClientRecordKey,
+    HealthMetric,
+    HealthMetricTarget,
+    PendingAnomalyCheck,
+    PendingRollup,
+    Source,
+    TargetType,
+)
 from .quality import assess
 from .selectors import BatchReadings
-from .storage import NewReadings, Origin, metric_rows, readings_insert
+from .storage import NewReadings, Origin, client_records_claim, metric_rows, readings_insert
 from .validation import ManualEntry, ReadingInvalid, clean_manual_entry, clean_reading
 
 logger = logging.getLogger(__name__)
@@ -169,8 +178,9 @@ def _store_manual(*, user, entries: list[ManualEntry], keyed_by_index: bool) -> 
             raise ReadingInvalid({str(i): fields for i, fields in sorted(judged.refusals.items())})
         raise ReadingInvalid(judged.refusals[0])
 
-    # The partial unique key (user, client_record_id) decides replays: the insert skips a key already held and
-    # reports what it stored. No look-up before the insert, so two racing replays cannot both store.
+    # The offline-sync key (user, client_record_id) decides replays: it is claimed first, in this transaction, and
+    # only readings whose key was free (or that have none) are inserted. No look-up before the claim, so two racing
+    # replays cannot both store (the second waits on the key and then finds it taken).
     new = NewReadings(
         readings,
         Origin(user_id=user.pk, created_at=timezone.now()),
@@ -180,11 +190,12 @@ def _store_manual(*, user, entries: list[ManualEntry], keyed_by_index: bool) -> 
         client_record_ids=[e.client_record_id for e in entries],
     )
     objects = metric_rows(new)
-    inserted = readings_insert(new)
+    keyed = {o.client_record_id: o.id for o in reversed(objects) if o.client_record_id is not None}
+    claimed = _claim_keys(user_id=user.pk, keyed=keyed)
+    keep = [i for i, o in enumerate(objects) if o.client_record_id is None or o.id in claimed]
+    inserted = readings_insert(_only(new, keep)) if keep else set()
     skipped = {o.client_record_id for o in objects if o.id not in inserted}
-    holders = {}
-    if skipped:
-        holders = {m.client_record_id: m for m in HealthMetric.objects.filter(user=user, client_record_id__in=skipped)}
+    holders = _key_holders(user=user, client_record_ids=skipped) if skipped else {}
     results: list[tuple[HealthMetric, bool]] = []
     for obj in objects:
         if obj.id in inserted:
@@ -204,6 +215,50 @@ def _store_manual(*, user, entries: list[ManualEntry], keyed_by_index: bool) -> 
             metric_ids=[m.id for m in created],
         )
     return results
+
+
+def _claim_keys(*, user_id, keyed: dict[uuid.UUID, uuid.UUID]) -> set[uuid.UUID]:
+    """Claim the keys of KEYED ({client_record_id: reading id}); a key held by a reading that no longer exists
+    (deleted by a path that did not free it, e.g. the admin) is freed and claimed again."""
+    claimed = client_records_claim(user_id=user_id, claims=list(keyed.items()))
+    taken = [c for c, reading_id in keyed.items() if reading_id not in claimed]
+    if not taken:
+        return claimed
+    held = ClientRecordKey.objects.filter(user_id=user_id, client_record_id__in=taken)
+    live = set(
+        HealthMetric.objects.filter(user_id=user_id, pk__in=held.values("reading_id")).values_list("pk", flat=True)
+    )
+    stale = [key.client_record_id for key in held if key.reading_id not in live]
+    if stale:
+        ClientRecordKey.objects.filter(user_id=user_id, client_record_id__in=stale).delete()
+        claimed |= client_records_claim(user_id=user_id, claims=[(c, keyed[c]) for c in stale])
+    return claimed
+
+
+def _key_holders(*, user, client_record_ids: set) -> dict[uuid.UUID, HealthMetric]:
+    """The stored readings holding CLIENT_RECORD_IDS, by key."""
+    keys = dict(
+        ClientRecordKey.objects.filter(user=user, client_record_id__in=client_record_ids).values_list(
+            "reading_id", "client_record_id"
+        )
+    )
+    return {keys[m.pk]: m for m in HealthMetric.objects.filter(user=user, pk__in=list(keys))}
+
+
+def _only(new: NewReadings, keep: list[int]) -> NewReadings:
+    """NEW with only the readings at the positions KEEP."""
+
+    def pick(values):
+        return None if values is None else [values[i] for i in keep]
+
+    return replace(
+        new,
+        readings=pick(new.readings),
+        qualities=pick(new.qualities),
+        ids=pick(new.ids),
+        is_manual_entry=pick(new.is_manual_entry),
+        client_record_ids=pick(new.client_record_ids),
+    )
 
 
 @transaction.atomic
@@ -273,6 +328,9 @@ def metric_delete(*, metric: HealthMetric) -> None:
     """Delete one reading; its buckets are refreshed after commit."""
     user_id, metric_type, recorded_at = metric.user_id, metric.metric_type, metric.recorded_at
     readings_forgotten(user_id=user_id, reading_ids=[metric.pk])
+    if metric.client_record_id is not None:
+        # The offline-sync key goes with its reading: the app may send that record again.
+        ClientRecordKey.objects.filter(user_id=user_id, client_record_id=metric.client_record_id).delete()
     metric.delete()
     metrics_changed(user_id=user_id, metric_types=[metric_type], start=recorded_at, end=recorded_at)
 

@@ -29,10 +29,12 @@ from jeghealth_backend.api.exceptions import ApplicationError
 from jeghealth_backend.encryption import encrypt
 
 from .clinical import clinical_reason
-from .models import HealthMetric, Source
+from .models import ClientRecordKey, HealthMetric, Source
 from .validation import CleanReading
 
+# On PostgreSQL the parent of the monthly partitions (partitions.py): inserts name it and the rows are routed.
 _TABLE = HealthMetric._meta.db_table
+_KEYS = ClientRecordKey._meta.db_table
 _USERS = HealthMetric._meta.get_field("user").related_model._meta.db_table
 _DEVICES = HealthMetric._meta.get_field("device").related_model._meta.db_table
 
@@ -195,6 +197,33 @@ def device_readings_insert(new: NewReadings, *, skip_stored: bool = True) -> int
                 cursor.execute(statement, [*new.origin.params(), *new.column_params()])
             return cursor.rowcount
     return len(_insert_orm(replace(new, ids=[uuid.uuid4() for _ in new.readings])))
+
+
+_CLAIM_SQL = f"""
+INSERT INTO {_KEYS} (user_id, client_record_id, reading_id)
+SELECT %b, k.client_record_id, k.reading_id FROM unnest(%b::uuid[], %b::uuid[]) AS k(client_record_id, reading_id)
+ON CONFLICT DO NOTHING RETURNING reading_id
+"""  # noqa: S608 - the table name is our model's, every value is a bound parameter
+
+
+def client_records_claim(*, user_id: uuid.UUID, claims: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> set[uuid.UUID]:
+    """Claim USER_ID's offline-sync keys, CLAIMS being (client_record_id, reading_id) pairs, in the caller's
+    transaction; returns the reading ids whose key was free. A key already held, or claimed twice in CLAIMS, is
+    skipped; a racing claim of the same key waits on its primary key until the first commits, then skips it."""
+    if not claims:
+        return set()
+    if connection.vendor == "postgresql":
+        with _cursor() as cursor:
+            with connection.wrap_database_errors:
+                cursor.execute(_CLAIM_SQL, [user_id, [c for c, _ in claims], [r for _, r in claims]])
+            return {row[0] for row in cursor.fetchall()}
+    ClientRecordKey.objects.bulk_create(
+        [ClientRecordKey(user_id=user_id, client_record_id=c, reading_id=r) for c, r in claims], ignore_conflicts=True
+    )
+    wanted = [r for _, r in claims]
+    return set(
+        ClientRecordKey.objects.filter(user_id=user_id, reading_id__in=wanted).values_list("reading_id", flat=True)
+    )
 
 
 def metric_rows(new: NewReadings) -> list[HealthMetric]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from .anomalies import anomaly_check_run, anomaly_checks_sweep
 from .integrity import readings_references_repair
 from .models import PendingAnomalyCheck, PendingRollup
+from .partitions import partitions_ensure
 from .summaries import rollups_reconcile, rollups_refresh_pending, rollups_sweep
 
 logger = logging.getLogger(__name__)
@@ -58,3 +59,9 @@ def reconcile_rollups() -> None:
 def check_references() -> list[int]:
     """Weekly: readings of a person or device that no longer exists are deleted or unlinked (integrity.py)."""
     return list(readings_references_repair())
+
+
+@shared_task(name="health_metrics.ensure_partitions")
+def ensure_partitions() -> list[str]:
+    """Daily: the monthly partitions of the readings table exist MONTHS_AHEAD ahead (PostgreSQL; idempotent)."""
+    return partitions_ensure(now=timezone.now())

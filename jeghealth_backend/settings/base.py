@@ -222,6 +222,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health_metrics.check_references",
         "schedule": crontab(day_of_week=0, hour=4, minute=13),
     },
+    # The readings table's monthly partitions (PostgreSQL) are created months ahead; idempotent, under a lock.
+    "health-metrics-ensure-partitions": {
+        "task": "health_metrics.ensure_partitions",
+        "schedule": crontab(hour=1, minute=53),
+    },
     # The outbox sweeper: uploads whose enqueue failed or whose worker died are enqueued again.
     "iot-devices-requeue-stale-batches": {
         "task": "iot_devices.requeue_stale_batches",

@@ -151,7 +151,7 @@ def main() -> None:
             text=True,
             check=False,
         )
-        print(child.stdout.replace("RESULT ", "  ready ").splitlines()[0] if child.stdout else "", flush=True)
+        print("".join(line + "\n" for line in child.stdout.splitlines() if not line.startswith("RESULT")), end="")
         if child.returncode:
             sys.exit(child.stderr[-3000:])
         info[rows] = json.loads(child.stdout.split("RESULT ", 1)[1])

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -53,6 +54,8 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 RUN_PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
 PEOPLE = 12
 HISTORY = 300
+# With --beat, the alerts' periodic task runs this often: its ticks are counted across the workers.
+BEAT_PROBE_SECONDS = 2
 PASSWORD = "Load-bench-passphrase-7"  # noqa: S105 - the bench's throwaway accounts
 
 
@@ -76,11 +79,15 @@ def server_env(**extra: str) -> dict:
 
 
 class Stack:
-    def __init__(self, port: int, logs: Path):
-        self.base = f"http://127.0.0.1:{port}"
+    """WEB gunicorn instances on consecutive ports from PORT, WORKERS Celery worker processes, and with BEAT one beat,
+    all against one PostgreSQL and one Redis."""
+
+    def __init__(self, port: int, logs: Path, *, web: int = 1, workers: int = 1, beat: bool = False):
+        self.bases = [f"http://127.0.0.1:{port + i}" for i in range(web)]
+        self.base = self.bases[0]
         self.logs = logs
         self.processes: list[subprocess.Popen] = []
-        self.port = port
+        self.port, self.web, self.workers, self.beat = port, web, workers, beat
 
     def spawn(self, args: list[str], log: str, **env: str) -> None:
         with (self.logs / log).open("wb") as out:
@@ -89,28 +96,63 @@ class Stack:
             )
 
     def start(self) -> None:
-        self.spawn(
-            [str(VENV_BIN / "gunicorn"), "jeghealth_backend.wsgi:application", "-c", "gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{self.port}"],
-            "web.log",
-            WEB_CONCURRENCY="2",
-            GUNICORN_MAX_REQUESTS="0",
-        )  # fmt: skip
-        self.spawn(
-            [str(VENV_BIN / "celery"), "-A", "jeghealth_backend", "worker", "-Q", "default,ingest",
-             "--pool=prefork", "-c", "1", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
-            "worker.log",
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        for i in range(self.web):
+            self.spawn(
+                [str(VENV_BIN / "gunicorn"), "jeghealth_backend.wsgi:application", "-c", "gunicorn.conf.py",
+                 "--bind", f"127.0.0.1:{self.port + i}"],
+                f"web{i}.log" if self.web > 1 else "web.log",
+                WEB_CONCURRENCY=os.environ.get("WEB_CONCURRENCY", "2"),
+                GUNICORN_MAX_REQUESTS="0",
+            )  # fmt: skip
+        # With beat, the workers also serve the queue of the alerts' periodic task, whose deliveries are counted.
+        queues = "default,ingest,notifications" if self.beat else "default,ingest"
+        for i in range(self.workers):
+            self.spawn(
+                [str(VENV_BIN / "celery"), "-A", "jeghealth_backend", "worker", "-Q", queues, "-n", f"load{i}@%h",
+                 "--pool=prefork", "-c", "1", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+                f"worker{i}.log" if self.workers > 1 else "worker.log",
+                LOG_LEVEL="INFO",  # the receipts of tasks, counted by beat_problems
+            )  # fmt: skip
+        if self.beat:
+            self.spawn(
+                [str(VENV_BIN / "celery"), "-A", "jeghealth_backend", "beat", "--loglevel=INFO",
+                 "-s", str(self.logs / "celerybeat")],
+                "beat.log",
+                ALERT_DUE_INTERVAL_SECONDS=str(BEAT_PROBE_SECONDS),
+                LOG_LEVEL="INFO",
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        waiting = list(self.bases)
+        while waiting and time.monotonic() < deadline:
             try:
-                if request(self.base, "GET", "/api/v1/health/")[0] == 200:
-                    return
+                if request(waiting[0], "GET", "/api/v1/health/")[0] == 200:
+                    waiting.pop(0)
+                    continue
             except OSError:
                 pass
             time.sleep(0.2)
-        self.stop()
-        sys.exit(f"gunicorn did not start; see {self.logs / 'web.log'}")
+        if waiting:
+            self.stop()
+            sys.exit(f"gunicorn did not start; see {self.logs}")
+
+    def beat_problems(self) -> list[str]:
+        """Periodic work not doubled: every tick beat sent of the probe task (`alerts.run_due`, every
+        BEAT_PROBE_SECONDS) was received by exactly one of the workers. Stops beat first, then lets the workers take
+        what it sent last."""
+        beat = self.processes.pop()  # started last
+        beat.terminate()
+        beat.wait(timeout=30)
+        time.sleep(BEAT_PROBE_SECONDS + 1)
+        sent = (self.logs / "beat.log").read_text(errors="replace").count("Sending due task alerts-run-due")
+        received: list[str] = []
+        for log in sorted(self.logs.glob("worker*.log")):
+            received += re.findall(r"Task alerts\.run_due\[([0-9a-f-]+)\] received", log.read_text(errors="replace"))
+        problems = []
+        if len(received) != len(set(received)):
+            problems.append(f"a periodic task was received twice: {len(received)} receipts of {len(set(received))}")
+        if sent < 2 or len(set(received)) != sent:
+            problems.append(f"beat sent {sent} ticks of alerts.run_due, the workers received {len(set(received))}")
+        return problems
 
     def stop(self) -> None:
         for process in self.processes:
@@ -193,21 +235,23 @@ class Recorder:
         return body
 
 
-def person_loop(base: str, bearers: list[str], offset: int, until: float, rec: Recorder) -> None:
+def person_loop(bases: list[str], bearers: list[str], offset: int, until: float, rec: Recorder) -> None:
     i = offset
     while time.monotonic() < until:
         bearer = bearers[i % len(bearers)]
+        base = bases[i % len(bases)]  # spread over the web instances, as a load balancer would
         if i % 4 == 3:
-            rec.timed("dashboard", (200,), lambda b=bearer: request(base, "GET", "/api/v1/dashboard/", auth=b))
+            rec.timed("dashboard", (200,), lambda b=bearer, u=base: request(u, "GET", "/api/v1/dashboard/", auth=b))
         else:
             path = "/api/v1/health-metrics/?limit=20"
-            rec.timed("metrics list", (200,), lambda b=bearer, p=path: request(base, "GET", p, auth=b))
+            rec.timed("metrics list", (200,), lambda b=bearer, p=path, u=base: request(u, "GET", p, auth=b))
         i += 1
 
 
-def device_loop(base: str, key: str, size: int, day0: datetime, until: float, rec: Recorder) -> None:
+def device_loop(bases: list[str], key: str, size: int, day0: datetime, until: float, rec: Recorder) -> None:
     n = 0
     while time.monotonic() < until:
+        base = bases[n % len(bases)]
         batch_id = str(uuid.uuid4())
         start = day0 + timedelta(hours=n)
         readings = [
@@ -217,7 +261,9 @@ def device_loop(base: str, key: str, size: int, day0: datetime, until: float, re
         ]  # fmt: skip
         body = {"batch_id": batch_id, "readings": readings}
         answer = rec.timed(
-            "device batch", (202,), lambda b=body: request(base, "POST", "/api/v1/devices/me/batches/", b, auth=key)
+            "device batch",
+            (202,),
+            lambda b=body, u=base: request(u, "POST", "/api/v1/devices/me/batches/", b, auth=key),
         )
         if answer is not None:
             with rec.lock:
@@ -281,6 +327,9 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=3)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--port", type=int, default=8741)
+    parser.add_argument("--web", type=int, default=1, help="gunicorn instances, on consecutive ports")
+    parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
+    parser.add_argument("--beat", action="store_true", help="run one beat and check no periodic task is doubled")
     args = parser.parse_args()
     if "DATABASE_URL" not in os.environ:
         sys.exit("Set DATABASE_URL=postgres://… (a database of the bench's own)")
@@ -294,10 +343,10 @@ def main() -> None:
     )  # fmt: skip
     if migrate.returncode:
         sys.exit(migrate.stderr[-3000:])
-    keys = redis.Redis.from_url(REDIS_URL)
+    store = redis.Redis.from_url(REDIS_URL)
     logs = ROOT / "var" / "load_bench"
     logs.mkdir(parents=True, exist_ok=True)
-    stack = Stack(args.port, logs)
+    stack = Stack(args.port, logs, web=args.web, workers=args.workers, beat=args.beat)
     stack.start()
     try:
         base = stack.base
@@ -312,11 +361,11 @@ def main() -> None:
         rec = Recorder()
         until = time.monotonic() + args.duration
         threads = [
-            threading.Thread(target=person_loop, args=(base, bearers, n, until, rec)) for n in range(args.people)
+            threading.Thread(target=person_loop, args=(stack.bases, bearers, n, until, rec)) for n in range(args.people)
         ] + [
             threading.Thread(
                 target=device_loop,
-                args=(base, key, args.batch, day0 - timedelta(days=365 + 60 * n), until, rec),
+                args=(stack.bases, key, args.batch, day0 - timedelta(days=365 + 60 * n), until, rec),
             )
             for n, key in enumerate(keys)
         ]
@@ -327,18 +376,21 @@ def main() -> None:
             thread.join()
         elapsed = time.monotonic() - started
         drained, problems = verify(dsn, rec, timeout=max(120, args.duration * 4))
+        if args.beat:
+            problems += stack.beat_problems()
     finally:
         stack.stop()
-        for key in keys.scan_iter(match=f"{RUN_PREFIX}*", count=1000):
-            keys.unlink(key)
+        for key in store.scan_iter(match=f"{RUN_PREFIX}*", count=1000):
+            store.unlink(key)
 
     total = sum(len(v) for v in rec.latencies.values())
     errors = sum(len(v) for v in rec.errors.values())
     readings = sum(size for _, size in rec.accepted.values())
     print(
         f"workload: {elapsed:.1f} s, {args.people} people threads (metrics list 3:1 dashboard, {PEOPLE} people with "
-        f"{HISTORY} readings each), {args.devices} device threads (batches of {args.batch}); gunicorn 2 sync "
-        "workers, 1 Celery worker process, PostgreSQL, Redis, all on this machine"
+        f"{HISTORY} readings each), {args.devices} device threads (batches of {args.batch}); {args.web} gunicorn "
+        f"instance(s) of {os.environ.get('WEB_CONCURRENCY', '2')} sync workers, {args.workers} Celery worker "
+        f"process(es), {'one beat, ' if args.beat else ''}PostgreSQL, Redis, all on this machine"
     )
     print(f"{'kind':<14}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for kind in ("metrics list", "dashboard", "device batch"):
@@ -355,7 +407,8 @@ def main() -> None:
     )
     for kind, samples in rec.errors.items():
         print(f"errors of {kind}: {samples[:3]}")
-    print("stored exactly once: " + ("yes, every accepted reading" if not problems else "NO"))
+    print("stored exactly once" + (", periodic work not doubled" if args.beat else "") + ": "
+          + ("yes" if not problems else "NO"))  # fmt: skip
     for problem in problems[:10]:
         print("  " + problem)
     if errors or problems:

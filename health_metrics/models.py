@@ -58,8 +58,9 @@ class HealthMetric(models.Model):
 
     Invariants held by the database: a blood pressure reading has systolic and diastolic and no value, every
     other type a value and neither of the two (the check cannot know the type, so it holds the shape);
-    systolic above diastolic; one reading per device, type and time; one per person and `client_record_id`
-    (offline sync: NULLs are distinct in a unique key, so the condition leaves readings without one alone).
+    systolic above diastolic; one reading per device, type and time. One reading per person and
+    `client_record_id` (offline sync) is held by `ClientRecordKey`: on PostgreSQL this table is range-partitioned
+    by month on `recorded_at` (partitions.py), and a unique key of a partitioned table must hold `recorded_at`.
     Suspect readings (`quality`) are kept but left out of summaries and targets.
     """
 
@@ -117,11 +118,6 @@ class HealthMetric(models.Model):
             models.UniqueConstraint(
                 fields=["device", "metric_type", "recorded_at"], name="health_metric_device_type_time_unique"
             ),
-            models.UniqueConstraint(
-                fields=["user", "client_record_id"],
-                condition=Q(client_record_id__isnull=False),
-                name="health_metric_user_client_record_unique",
-            ),
             models.CheckConstraint(
                 condition=(
                     Q(value__isnull=False, systolic_value__isnull=True, diastolic_value__isnull=True)
@@ -150,6 +146,26 @@ class HealthMetric(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric_type} of {self.user_id} at {self.recorded_at:%Y-%m-%d %H:%M}"
+
+
+class ClientRecordKey(models.Model):
+    """The offline-sync key: one reading per person and `client_record_id` (a UUID the app made offline).
+
+    A table of its own because the readings table is partitioned on PostgreSQL and cannot hold a unique key
+    without `recorded_at`. Manual entry claims the key first (`INSERT … ON CONFLICT DO NOTHING`, storage.py) in
+    the transaction that stores the reading: a racing replay waits on the key's unique index and then finds it
+    taken. `reading_id` has no foreign key (the readings' primary key is (id, recorded_at) on PostgreSQL); a key
+    whose reading was deleted is freed by the next claim (storage._with_claimed_keys).
+    """
+
+    # The key is the primary key: no other index for inserts to pay.
+    pk = models.CompositePrimaryKey("user_id", "client_record_id")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    client_record_id = models.UUIDField()
+    reading_id = models.UUIDField()
+
+    def __str__(self) -> str:
+        return f"client record {self.client_record_id} of {self.user_id}"
 
 
 class HealthMetricTarget(models.Model):

@@ -26,6 +26,7 @@ from jeghealth_backend.person_cache import person_data_changed
 
 from .exceptions import ReadingInvalid, ReadingNotEditable, TargetInvalid
 from .models import (
+    ClientRecordKey,
     HealthMetric,
     HealthMetricTarget,
     PendingAnomalyCheck,
@@ -36,7 +37,14 @@ from .models import (
 )
 from .quality import assess
 from .selectors import BatchReadings
-from .storage import NewReadings, Origin, cross_source_twins, metric_rows, readings_insert, without_twins
+from .storage import (
+    NewReadings,
+    Origin,
+    cross_source_twins,
+    metric_rows,
+    readings_insert,
+    without_twins,
+)
 from .sync import changes_record, check_if_match
 from .validation import ManualEntry, clean_manual_entry, clean_reading
 
@@ -176,8 +184,9 @@ def _store_manual(*, user, entries: list[ManualEntry], keyed_by_index: bool) -> 
             raise ReadingInvalid({str(i): fields for i, fields in sorted(judged.refusals.items())})
         raise ReadingInvalid(judged.refusals[0])
 
-    # The partial unique key (user, client_record_id) decides replays: the insert skips a key already held and
-    # reports what it stored. No look-up before the insert, so two racing replays cannot both store.
+    # The offline-sync key (user, client_record_id) decides replays: it is claimed first, in this transaction, and
+    # only readings whose key was free (or that have none) are inserted. No look-up before the claim, so two racing
+    # replays cannot both store (the second waits on the key and then finds it taken).
     new = NewReadings(
         readings,
         Origin(user_id=user.pk, created_at=timezone.now()),
@@ -190,12 +199,11 @@ def _store_manual(*, user, entries: list[ManualEntry], keyed_by_index: bool) -> 
     # The same value another source (a device, an import) stored within a minute is that reading: answered, not
     # stored twice. Manual entries share one source, so a twin is always a stored reading.
     twins = cross_source_twins(new)
+    # Storage claims the offline-sync keys first (a key already held skips its entry: the holder answers it).
     inserted = readings_insert(without_twins(new, twins))
     twin_rows = {m.pk: m for m in HealthMetric.objects.filter(pk__in=list(twins.values()))} if twins else {}
     skipped = {o.client_record_id for i, o in enumerate(objects) if o.id not in inserted and i not in twins}
-    holders = {}
-    if skipped:
-        holders = {m.client_record_id: m for m in HealthMetric.objects.filter(user=user, client_record_id__in=skipped)}
+    holders = _key_holders(user=user, client_record_ids=skipped) if skipped else {}
     results: list[tuple[HealthMetric, bool]] = []
     for index, obj in enumerate(objects):
         if index in twins:
@@ -217,6 +225,16 @@ def _store_manual(*, user, entries: list[ManualEntry], keyed_by_index: bool) -> 
             metric_ids=[m.id for m in created],
         )
     return results
+
+
+def _key_holders(*, user, client_record_ids: set) -> dict[uuid.UUID, HealthMetric]:
+    """The stored readings holding CLIENT_RECORD_IDS, by key."""
+    keys = dict(
+        ClientRecordKey.objects.filter(user=user, client_record_id__in=client_record_ids).values_list(
+            "reading_id", "client_record_id"
+        )
+    )
+    return {keys[m.pk]: m for m in HealthMetric.objects.filter(user=user, pk__in=list(keys))}
 
 
 @transaction.atomic
@@ -292,6 +310,9 @@ def metric_delete(*, metric: HealthMetric, if_match: str | None = None) -> None:
     user_id, metric_type, recorded_at = metric.user_id, metric.metric_type, metric.recorded_at
     readings_forgotten(user_id=user_id, reading_ids=[metric.pk])
     changes_record(user_id=user_id, deletes=[metric.pk])
+    if metric.client_record_id is not None:
+        # The offline-sync key goes with its reading: the app may send that record again.
+        ClientRecordKey.objects.filter(user_id=user_id, client_record_id=metric.client_record_id).delete()
     metric.delete()
     metrics_changed(user_id=user_id, metric_types=[metric_type], start=recorded_at, end=recorded_at)
 

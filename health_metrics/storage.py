@@ -31,10 +31,12 @@ from jeghealth_backend.metric_catalog import CATALOG
 from .arbitration import source_key
 from .clinical import clinical_reason
 from .exceptions import OwnerGone
-from .models import MANUAL_SOURCE_NAME, HealthMetric, Source
+from .models import MANUAL_SOURCE_NAME, ClientRecordKey, HealthMetric, Source
 from .validation import CleanReading
 
+# On PostgreSQL the parent of the monthly partitions (partitions.py): inserts name it and the rows are routed.
 _TABLE = HealthMetric._meta.db_table
+_KEYS = ClientRecordKey._meta.db_table
 _USERS = HealthMetric._meta.get_field("user").related_model._meta.db_table
 _DEVICES = HealthMetric._meta.get_field("device").related_model._meta.db_table
 
@@ -136,6 +138,22 @@ class NewReadings:
             self.names(),
         ]
 
+    def only(self, keep: Sequence[int]) -> NewReadings:
+        """These readings with only those at the positions KEEP, each with its own columns."""
+
+        def pick(values):
+            return None if values is None else [values[i] for i in keep]
+
+        return replace(
+            self,
+            readings=pick(self.readings),
+            qualities=pick(self.qualities),
+            ids=pick(self.ids),
+            is_manual_entry=pick(self.is_manual_entry),
+            client_record_ids=pick(self.client_record_ids),
+            source_names=pick(self.source_names),
+        )
+
     def names(self) -> list[str]:
         if self.source_names is not None:
             return list(self.source_names)
@@ -175,6 +193,9 @@ def readings_insert(new: NewReadings) -> set[uuid.UUID]:
     if not new.readings:
         return set()
     lock_owners(new.origin)
+    new = _with_claimed_keys(new)
+    if not new.readings:
+        return set()
     if connection.vendor == "postgresql":
         with _cursor() as cursor:
             with connection.wrap_database_errors:
@@ -350,20 +371,65 @@ def without_twins(new: NewReadings, twins: dict[int, object]) -> NewReadings:
     """NEW less the readings at the indexes of TWINS."""
     if not twins:
         return new
-    keep = [i for i in range(len(new.readings)) if i not in twins]
+    return new.only([i for i in range(len(new.readings)) if i not in twins])
 
-    def pick(values):
-        return None if values is None else [values[i] for i in keep]
 
-    return replace(
-        new,
-        readings=[new.readings[i] for i in keep],
-        qualities=[new.qualities[i] for i in keep],
-        ids=pick(new.ids),
-        is_manual_entry=pick(new.is_manual_entry),
-        client_record_ids=pick(new.client_record_ids),
-        source_names=pick(new.source_names),
+_CLAIM_SQL = f"""
+INSERT INTO {_KEYS} (user_id, client_record_id, reading_id)
+SELECT %b, k.client_record_id, k.reading_id FROM unnest(%b::uuid[], %b::uuid[]) AS k(client_record_id, reading_id)
+ON CONFLICT DO NOTHING RETURNING reading_id
+"""  # noqa: S608 - the table name is our model's, every value is a bound parameter
+
+
+def client_records_claim(*, user_id: uuid.UUID, claims: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> set[uuid.UUID]:
+    """Claim USER_ID's offline-sync keys, CLAIMS being (client_record_id, reading_id) pairs, in the caller's
+    transaction; returns the reading ids whose key was free. A key already held, or claimed twice in CLAIMS, is
+    skipped; a racing claim of the same key waits on its primary key until the first commits, then skips it."""
+    if not claims:
+        return set()
+    if connection.vendor == "postgresql":
+        with _cursor() as cursor:
+            with connection.wrap_database_errors:
+                cursor.execute(_CLAIM_SQL, [user_id, [c for c, _ in claims], [r for _, r in claims]])
+            return {row[0] for row in cursor.fetchall()}
+    ClientRecordKey.objects.bulk_create(
+        [ClientRecordKey(user_id=user_id, client_record_id=c, reading_id=r) for c, r in claims], ignore_conflicts=True
     )
+    wanted = [r for _, r in claims]
+    return set(
+        ClientRecordKey.objects.filter(user_id=user_id, reading_id__in=wanted).values_list("reading_id", flat=True)
+    )
+
+
+def _with_claimed_keys(new: NewReadings) -> NewReadings:
+    """NEW less the readings whose offline-sync key (`client_record_id`) another reading holds, after claiming the
+    free keys for the others in the caller's transaction; the first reading of a key in NEW wins. Manual entry
+    and imports (whose record identity is the key) both pass here, so a replay or a re-import stores nothing."""
+    if new.client_record_ids is None:
+        return new
+    keyed = {c: r for r, c in reversed(list(zip(new.ids, new.client_record_ids, strict=True))) if c is not None}
+    if not keyed:
+        return new
+    claimed = client_records_claim(user_id=new.origin.user_id, claims=list(keyed.items()))
+    taken = [c for c, reading_id in keyed.items() if reading_id not in claimed]
+    if taken:
+        claimed |= _claim_stale_keys(user_id=new.origin.user_id, keyed={c: keyed[c] for c in taken})
+    keep = [i for i, (r, c) in enumerate(zip(new.ids, new.client_record_ids, strict=True)) if c is None or r in claimed]
+    return new.only(keep)
+
+
+def _claim_stale_keys(*, user_id: uuid.UUID, keyed: dict[uuid.UUID, uuid.UUID]) -> set[uuid.UUID]:
+    """A key held by a reading that no longer exists (deleted by a path that did not free it, e.g. the admin) is
+    freed and claimed again for KEYED ({client_record_id: reading id}); returns the reading ids that got one."""
+    held = list(ClientRecordKey.objects.filter(user_id=user_id, client_record_id__in=list(keyed)))
+    live = set(
+        HealthMetric.objects.filter(user_id=user_id, pk__in=[k.reading_id for k in held]).values_list("pk", flat=True)
+    )
+    stale = [key.client_record_id for key in held if key.reading_id not in live]
+    if not stale:
+        return set()
+    ClientRecordKey.objects.filter(user_id=user_id, client_record_id__in=stale).delete()
+    return client_records_claim(user_id=user_id, claims=[(c, keyed[c]) for c in stale])
 
 
 def metric_rows(new: NewReadings) -> list[HealthMetric]:

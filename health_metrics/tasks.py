@@ -13,6 +13,7 @@ from django.utils import timezone
 from .anomalies import anomaly_check_run, anomaly_checks_sweep
 from .integrity import readings_references_repair
 from .models import PendingAnomalyCheck, PendingRollup
+from .partitions import partitions_ensure
 from .summaries import rollups_reconcile, rollups_refresh_pending, rollups_sweep
 from .sync import tombstones_prune
 
@@ -73,3 +74,9 @@ def run_import(import_id: str) -> None:
     from .imports.run import import_run  # the import modules load parsers the web process rarely needs
 
     import_run(job_id=import_id)
+
+
+@shared_task(name="health_metrics.ensure_partitions")
+def ensure_partitions() -> list[str]:
+    """Daily: the monthly partitions of the readings table exist MONTHS_AHEAD ahead (PostgreSQL; idempotent)."""
+    return partitions_ensure(now=timezone.now())

@@ -1,8 +1,9 @@
 """Trends over the last `days` local days: change against the `days` before, least-squares slope per day and
 a 7-day moving average.
 
-The database does the work over readings: one GROUP BY per local day (the same SQL as daily summaries) for
-the two periods and the six days before them. What is left is arithmetic over at most 2 × 365 + 6 daily
+The daily buckets of the two periods and the six days before them come from the daily rollups (the same ones
+daily summaries read, summaries.summary_buckets), or from one GROUP BY per local day over readings where the
+rollups cannot be trusted yet. What is left is arithmetic over at most 2 × 365 + 6 daily
 points. Each day's value is the day's total for the metrics counted per day (steps, calories, sleep) and
 the day's average reading for the others; the slope and moving average are over those daily values, so a
 device that uploads every minute and a person who types one reading a day get comparable trends.
@@ -18,7 +19,7 @@ from jeghealth_backend.metric_catalog import CATALOG, MetricSpec
 
 from .models import Period
 from .periods import local_today
-from .summaries import aggregate_buckets
+from .summaries import summary_buckets
 
 MOVING_AVERAGE_DAYS = 7
 DECIMALS = 4
@@ -31,13 +32,9 @@ def trends_get(*, user, metric_type: str, days: int, now: datetime) -> dict[str,
     start = today - timedelta(days=days - 1)
     previous_start = start - timedelta(days=days)
     fetch_from = min(previous_start, start - timedelta(days=MOVING_AVERAGE_DAYS - 1))
-    daily = aggregate_buckets(
-        user_id=user.pk,
-        metric_type=metric_type,
-        period=Period.DAILY,
-        tz=tz,
-        first_day=fetch_from,
-        end_day=today + timedelta(days=1),
+    # Daily rollups where they can be trusted (no refresh pending, the profile's timezone), SQL for the rest.
+    daily = summary_buckets(
+        user_id=user.pk, metric_type=metric_type, period=Period.DAILY, tz=tz, start_date=fetch_from, end_date=today
     )
     answer: dict[str, Any] = {
         "metric_type": metric_type,

@@ -72,6 +72,7 @@ class HealthMetricViewSet(
     audit_resource_type = "health_metric"
     ordering_fields = ["recorded_at", "created_at", "metric_type", "value"]
     ordering = ["-recorded_at", "-created_at"]
+    replica_actions = frozenset({"list", "latest", "summary", "trends", "anomalies"})
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def scoped_queryset(self):

@@ -22,6 +22,8 @@ from django.core.cache import cache
 from django.db import transaction
 from redis.exceptions import RedisError
 
+from .replica import note_write
+
 logger = logging.getLogger(__name__)
 
 # A backstop: even a lost bump cannot serve a stale answer for longer than this. It also bounds how long a
@@ -41,7 +43,13 @@ def person_data_changed(user_id) -> None:
     Waiting for the commit matters: a read between an earlier bump and the commit would cache the old data under
     the new version.
     """
-    transaction.on_commit(lambda: _bump(user_id))
+    transaction.on_commit(lambda: _changed(user_id))
+
+
+def _changed(user_id) -> None:
+    _bump(user_id)
+    # Their next reads use the primary for a few seconds: the replica may not have the write yet.
+    note_write(user_id)
 
 
 def _bump(user_id) -> None:

@@ -21,6 +21,7 @@ from health_metrics import selectors as metric_selectors
 from health_metrics.models import Source
 from iot_devices import selectors as device_selectors
 from jeghealth_backend.api.exceptions import Conflict
+from jeghealth_backend.api.replica_reads import ReplicaReadsMixin
 from jeghealth_backend.api.schema import ErrorEnvelopeSerializer
 from jeghealth_backend.api.viewsets import BaseViewSet
 from jeghealth_backend.metric_catalog import METRIC_TYPES
@@ -115,7 +116,9 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, BaseViewSe
         )
 
 
-class DashboardView(APIView):
+class DashboardView(ReplicaReadsMixin, APIView):
+    replica_actions = frozenset({"get"})
+
     @extend_schema(
         summary="Everything the home screen shows, in one call",
         parameters=[
@@ -162,8 +165,15 @@ class InsightsView(APIView):
         return Response(DashboardInsightsSerializer(body).data)
 
 
-class HealthMetricExportView(APIView):
+class HealthMetricExportView(ReplicaReadsMixin, APIView):
     """`GET health-metrics/export/`: every reading of the filters, streamed, as CSV or a FHIR R4 Bundle."""
+
+    replica_actions = frozenset({"get"})
+
+    @property
+    def subject(self):
+        # Resolved (the grant checked) on the primary before the replica serves the readings (ReplicaReadsMixin).
+        return subject_for(self.request, scope=CareScope.HEALTH_METRICS)
 
     content_negotiation_class = FormatIsOurParameter
 

@@ -14,3 +14,10 @@ class ApiConfig(AppConfig):
         )
 
         metrics.setup()
+
+        from django.core.signals import request_started
+
+        from jeghealth_backend.replica import end_lag_tolerant_reads
+
+        # Every request starts on the primary, whatever a streamed answer before it on this thread left behind.
+        request_started.connect(end_lag_tolerant_reads, dispatch_uid="jeg-replica-reads-end")

@@ -12,15 +12,18 @@ from __future__ import annotations
 from django.db.models import Model, QuerySet
 from rest_framework.viewsets import GenericViewSet
 
+from .replica_reads import ReplicaReadsMixin
+
 # A UUID as `UUIDField` accepts it: hex digits with or without hyphens, either case.
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
 
-class BaseViewSet(GenericViewSet):
+class BaseViewSet(ReplicaReadsMixin, GenericViewSet):
     """A viewset over rows of `model` identified by UUIDs.
 
     Subclasses set `model` and override `scoped_queryset()` to start from a selector scoped to the acting person;
-    views over public reference data may set `queryset` instead.
+    views over public reference data may set `queryset` instead. `replica_actions` names the actions whose reads
+    may use the read replica (api/replica_reads.py).
     """
 
     model: type[Model]

@@ -112,6 +112,20 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+# A streaming read replica: lag-tolerant reads go there (jeghealth_backend/replica.py), and a person's reads within
+# REPLICA_READ_AFTER_WRITE_SECONDS of their own write go to the primary.
+REPLICA_READ_AFTER_WRITE_SECONDS = env.float("REPLICA_READ_AFTER_WRITE_SECONDS", default=5.0)
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db_url("DATABASE_REPLICA_URL")
+    DATABASES["replica"].update(
+        ATOMIC_REQUESTS=False,
+        CONN_MAX_AGE=DATABASES["default"].get("CONN_MAX_AGE", 0),
+        CONN_HEALTH_CHECKS=True,
+        # The test runner makes no database of its own for it: it reads the test database.
+        TEST={"MIRROR": "default"},
+    )
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+DATABASE_ROUTERS = ["jeghealth_backend.db_router.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -------------------------------------------------------------------------------------
@@ -226,6 +240,11 @@ CELERY_BEAT_SCHEDULE = {
     "health-metrics-check-references": {
         "task": "health_metrics.check_references",
         "schedule": crontab(day_of_week=0, hour=4, minute=13),
+    },
+    # The readings table's monthly partitions (PostgreSQL) are created months ahead; idempotent, under a lock.
+    "health-metrics-ensure-partitions": {
+        "task": "health_metrics.ensure_partitions",
+        "schedule": crontab(hour=1, minute=53),
     },
     # The outbox sweeper: uploads whose enqueue failed or whose worker died are enqueued again.
     "iot-devices-requeue-stale-batches": {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import migrate_to, migrate_to_latest
 
 BEFORE = [("notifications", "0005_push_installation_and_receipts"), ("alerts", "0001_alerts_episodes_thresholds")]
 AFTER = [
@@ -14,13 +14,6 @@ AFTER = [
     ("alerts", "0002_thresholds_and_episodes_from_notifications"),
 ]
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-
-
-def migrate_to(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -86,7 +79,7 @@ def test_thresholds_and_episodes_move_and_nothing_alerts_again():
         cursor = new.get_model("alerts", "MetricCursor").objects.get(user_id=person.pk, metric_type="heart_rate")
         assert cursor.judged_until == T0 + timedelta(hours=3)
     finally:
-        migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -101,4 +94,4 @@ def test_the_move_reverses_with_the_thresholds():
 
         assert old.get_model("notifications", "AlertThreshold").objects.get(user_id=person.pk).max_value == 90.0
     finally:
-        migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()

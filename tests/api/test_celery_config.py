@@ -60,6 +60,7 @@ INTENDED_QUEUES = {
     "accounts.send_email": "notifications",
     "appointments.send_due_reminders": "notifications",
     "health_metrics.check_references": "default",
+    "health_metrics.ensure_partitions": "default",
     "health_metrics.detect_anomalies": "default",
     "health_metrics.reconcile_rollups": "default",
     "health_metrics.refresh_rollups": "default",

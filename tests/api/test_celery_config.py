@@ -61,6 +61,8 @@ INTENDED_QUEUES = {
     "appointments.send_due_reminders": "notifications",
     "health_metrics.check_references": "default",
     "health_metrics.detect_anomalies": "default",
+    "health_metrics.prune_tombstones": "default",
+    "health_metrics.run_import": "default",
     "health_metrics.reconcile_rollups": "default",
     "health_metrics.refresh_rollups": "default",
     "health_metrics.sweep_anomaly_checks": "default",

@@ -16,6 +16,7 @@ from accounts.models import AuthSession, CareTeamGrant
 from accounts.sessions import session_start
 from alerts.models import AlertEpisode
 from appointments.services import calendar_feed_token
+from health_metrics.models import ImportJob
 from medications.models import DrugInteraction, Medication, MedicationCategory
 from notifications.services import notify
 from tests.accounts.factories import DoctorFactory
@@ -70,6 +71,7 @@ def build_world(owner, django_capture_on_commit_callbacks) -> World:
     alert = watch.device.alerts.get()
     reading_row = HealthMetricFactory(user=owner, notes="after the run")
     target = TargetFactory(user=owner)
+    history_import = ImportJob.objects.create(user=owner, format="fhir", status="completed")
     regimen = create_regimen(client_for(owner))
     appointment = AppointmentFactory(
         patient=owner, provider=doctor, start_time=datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
@@ -129,6 +131,7 @@ def build_world(owner, django_capture_on_commit_callbacks) -> World:
         "/api/v1/health-metrics/{id}/": {"id": str(reading_row.pk)},
         "/api/v1/health-metrics/targets/{id}/": {"id": str(target.pk)},
         "/api/v1/health-metrics/targets/{id}/progress/": {"id": str(target.pk)},
+        "/api/v1/health-metrics/imports/{id}/": {"id": str(history_import.pk)},
         "/api/v1/medications/{id}/": {"id": regimen["id"]},
         "/api/v1/medications/{id}/log/": {"id": regimen["id"]},
         "/api/v1/medications/catalog/{id}/": {"id": str(medication.pk)},

@@ -41,6 +41,7 @@ OWNED_BODIES: dict[str, dict[str, dict]] = {
     "/api/v1/health-metrics/{id}/": {"PATCH": {"notes": "taken over"}},
     "/api/v1/health-metrics/targets/{id}/": {"PATCH": {"target_value": 5}},
     "/api/v1/health-metrics/targets/{id}/progress/": {},
+    "/api/v1/health-metrics/imports/{id}/": {},
     "/api/v1/medications/{id}/": {"PATCH": {"dosage": 20}},
     "/api/v1/medications/{id}/log/": {"POST": {"scheduled_for": "2025-03-02T08:00:00+00:00", "status": "taken"}},
     "/api/v1/notifications/{id}/": {},

@@ -5,19 +5,19 @@ commit. The row is the outbox: if the broker is down the enqueue fails, the uplo
 sweeper (`batches_requeue_stale`, every minute) enqueues it again later.
 
 Processing (`batch_process`) claims the batch with a conditional update (`received → processing`, or a
-`processing` batch whose lease ran out) and a lease token, judges every remaining reading at once, then stores
-them in chunks of at most IOT_INGEST_CHUNK_SIZE (500 at most, checklist D7). Each chunk is one transaction
-holding its readings, the batch's progress and the lease renewal, so a worker killed mid-chunk leaves nothing of
-that chunk, and the next delivery resumes at the first uncommitted chunk; the unique key (device, metric type,
-time) makes a redone insert store nothing twice. A chunk commits only while its delivery still owns the lease
+`processing` batch whose lease ran out) and a lease token, has health metrics judge every remaining reading at
+once, then stores them in chunks of at most IOT_INGEST_CHUNK_SIZE (500 at most, checklist D7). Each chunk is one
+transaction holding its readings, the batch's progress and the lease renewal, so a worker killed mid-chunk leaves
+nothing of that chunk, and the next delivery resumes at the first uncommitted chunk; the unique key (device, metric
+type, time) makes a redone insert store nothing twice. A chunk commits only while its delivery still owns the lease
 (its progress update matches the token and position, under the row lock), so two deliveries of one batch never
 both commit a chunk. After IOT_BATCH_MAX_ATTEMPTS claims a batch is failed (poison guard).
 
-Health metrics hears of a batch twice: its first chunk marks the rollups of the batch's range stale, with the
-readings; the final transaction runs `metrics_changed` once for everything the batch stored over all its
-deliveries, naming the batch rather than thousands of reading ids (thresholds, then rollups and anomaly
-detection after commit). Per chunk there is nothing but the insert and the progress: the figures are in
-bench/README.md.
+This module keeps the lease and the progress; everything about the readings is health metrics' business, behind
+one door (`health_metrics.device_writes`): judging them, storing a chunk (and, with the first chunk of a delivery,
+marking the rollups of the batch's range stale), and, in the final transaction, "this batch stored these" once for
+everything the batch stored over all its deliveries (thresholds, then rollups and anomaly detection after commit).
+The figures are in bench/README.md.
 
 Counting, once a batch is final: `received = accepted + rejected`. A rejected reading has an entry in `errors`
 (`index`, `code`, `message`, `fields`?): `invalid` (the rules of manual entry: `clean_reading`, then

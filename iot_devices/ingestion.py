@@ -55,6 +55,7 @@ from health_metrics.device_writes import (
     chunk_store,
     keys_accepted,
 )
+from jeghealth_backend.celery import ENQUEUE_RETRY_POLICY
 from jeghealth_backend.gc_pause import gc_paused
 
 from .capabilities import allowed_metric_types
@@ -64,10 +65,6 @@ from .selectors import batch_payload
 from .services import alert_raise, device_mark_seen
 
 logger = logging.getLogger(__name__)
-
-# A broker that does not answer must not hold the device's HTTP answer for long: the batch is safe in the
-# database and the sweeper will enqueue it.
-ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
 class Outcome(enum.Enum):

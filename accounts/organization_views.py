@@ -7,11 +7,12 @@ member may change is the services' (403 for a member who is not a clinic admin).
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from jeghealth_backend.api.schema import ErrorEnvelopeSerializer
 from jeghealth_backend.api.viewsets import UUID_PATTERN, BaseViewSet
 
 from . import selectors, services
@@ -19,6 +20,7 @@ from .care_views import PersonSerializer
 from .choices import OrganizationRole
 from .models import Organization, OrganizationMembership
 
+LAST_ADMIN_STAYS = OpenApiResponse(ErrorEnvelopeSerializer, "The clinic's last clinic admin stays")
 TAGS = ["organizations"]
 
 
@@ -120,8 +122,21 @@ class OrganizationViewSet(
         )
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(tags=TAGS, methods=["patch"], request=MemberRoleInputSerializer, responses={200: MemberSerializer})
-    @extend_schema(tags=TAGS, methods=["delete"], request=None, responses={204: None})
+    @extend_schema(
+        tags=TAGS,
+        methods=["patch"],
+        request=MemberRoleInputSerializer,
+        responses={
+            200: MemberSerializer,
+            409: LAST_ADMIN_STAYS,
+        },
+    )
+    @extend_schema(
+        tags=TAGS,
+        methods=["delete"],
+        request=None,
+        responses={204: None, 409: LAST_ADMIN_STAYS},
+    )
     @action(
         detail=True,
         methods=["patch", "delete"],

@@ -318,6 +318,7 @@ class SourcePriority(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = "source priorities"
         constraints = [
             models.UniqueConstraint(fields=["user", "metric_type"], name="health_source_priority_unique"),
         ]

@@ -363,6 +363,8 @@ REST_FRAMEWORK = {
     # simplejwt's authentication, plus the session (`sid`) and enrolment-scope checks of accounts/authentication.py.
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.SessionJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # OPTIONS describes a PUT on a collection route without loading an object (api/metadata.py).
+    "DEFAULT_METADATA_CLASS": "jeghealth_backend.api.metadata.Metadata",
     "DEFAULT_RENDERER_CLASSES": ["jeghealth_backend.api.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["jeghealth_backend.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "jeghealth_backend.api.pagination.LimitOffsetPagination",

@@ -31,9 +31,10 @@ def test_a_list_past_ten_thousand_answers_an_estimate_and_pages_on(client_a, use
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (id, user_id, metric_type, value, unit, entered_value, entered_unit, recorded_at, "  # noqa: S608
-            "source, is_manual_entry, notes, metadata, quality, is_anomaly, anomaly_reason, created_at) "
+            "source, is_manual_entry, notes, metadata, quality, is_anomaly, anomaly_reason, created_at, "
+            "recorded_offset_minutes, source_name) "
             "SELECT gen_random_uuid(), %s, 'heart_rate', 60, 'bpm', 60, 'bpm', "
-            "now() - make_interval(mins => g), 'manual', true, '', '{}', 'ok', false, '', now() "
+            "now() - make_interval(mins => g), 'manual', true, '', '{}', 'ok', false, '', now(), 0, 'manual' "
             "FROM generate_series(1, %s) AS g",
             [user_a.pk, EXACT_COUNT_LIMIT + 500],
         )

@@ -12,7 +12,7 @@ import pytest
 from django.core import signals
 from django.db import close_old_connections
 
-from accounts.models import AuthSession, CareTeamGrant
+from accounts.models import AuthSession, CareTeamGrant, Organization, OrganizationMembership
 from accounts.sessions import session_start
 from alerts.models import AlertEpisode
 from appointments.services import calendar_feed_token
@@ -107,8 +107,14 @@ def build_world(owner, django_capture_on_commit_callbacks) -> World:
         defaults={"severity": "major", "description": "Risk of hyperkalaemia.", "source": "Test", "source_url": ""},
     )  # fmt: skip
     device = {"id": str(watch.device.pk)}
+    # A clinic the owner runs (a clinic admin; made directly, as the API lets only doctors and admins create one).
+    clinic = Organization.objects.create(name="Owner's clinic", created_by=owner)
+    admin_seat = OrganizationMembership.objects.create(organization=clinic, user=owner, role="clinic_admin")
     world = World(owner=owner, doctor=doctor, watch=watch)
     world.ids = {
+        "/api/v1/organizations/{id}/": {"id": str(clinic.pk)},
+        "/api/v1/organizations/{id}/members/": {"id": str(clinic.pk)},
+        "/api/v1/organizations/{id}/members/{member_id}/": {"id": str(clinic.pk), "member_id": str(admin_seat.pk)},
         "/api/v1/alerts/{id}/": {"id": str(episode.pk)},
         "/api/v1/alerts/{id}/acknowledge/": {"id": str(episode.pk)},
         "/api/v1/appointments/{id}/": {"id": str(appointment.pk)},
@@ -119,6 +125,7 @@ def build_world(owner, django_capture_on_commit_callbacks) -> World:
         "/api/v1/appointments/{id}/reschedule/": {"id": str(appointment.pk)},
         "/api/v1/appointments/calendar/{token}.ics": {"token": calendar_token},
         "/api/v1/appointments/providers/{id}/availability/": {"id": str(doctor.pk)},
+        "/api/v1/appointments/providers/{id}/schedule/": {"id": str(doctor.pk)},
         "/api/v1/auth/care-team/{id}/": {"id": str(grant.pk)},
         "/api/v1/auth/sessions/{id}/": {"id": str(session.pk)},
         "/api/v1/auth/users/{user_id}/roles/": {"user_id": str(owner.pk)},

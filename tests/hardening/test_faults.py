@@ -372,7 +372,7 @@ class Uploads:
         for server_id, count in self.accepted.values():
             [(stored, distinct)] = pg.query(
                 "SELECT count(*), count(DISTINCT (metric_type, recorded_at)) FROM health_metrics_healthmetric"
-                " WHERE batch_id = %s",
+                " WHERE device_data_batch_id = %s",
                 server_id,
             )
             [(accepted, rejected)] = pg.query(

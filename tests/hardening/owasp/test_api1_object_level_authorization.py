@@ -56,6 +56,15 @@ OWNED_BODIES: dict[str, dict[str, dict]] = {
     },
     "/api/v1/reports/{id}/": {},
     "/api/v1/reports/{id}/download/": {},
+    # A clinic is its members': to anyone else it does not exist.
+    "/api/v1/organizations/{id}/": {"PATCH": {"name": "taken over"}},
+    "/api/v1/organizations/{id}/members/": {"POST": {"email": "m@evil.test", "role": "staff"}},
+}
+# Routes of a clinic's members, each with its own outsider-gets-404 tests: removing a member (the last clinic admin
+# cannot be removed, so the world's seat makes no case here) and a provider's schedule (clinic admins only).
+MEMBERSHIP = {
+    "/api/v1/organizations/{id}/members/{member_id}/": "tests/accounts/test_api_organizations.py",
+    "/api/v1/appointments/providers/{id}/schedule/": "tests/appointments/test_api_clinic_staff.py",
 }
 SHARED = {
     "/api/v1/appointments/providers/{id}/availability/": "the provider directory: any signed-in person books",
@@ -72,7 +81,7 @@ OWNED_CASES = [(path, method) for path, methods in object_routes(OPENAPI).items(
 
 class TestAPI1BrokenObjectLevelAuthorization:
     def test_every_object_route_has_a_policy(self):
-        policies = {*OWNED_BODIES, *SHARED, *CAPABILITY, *FUNCTION}
+        policies = {*OWNED_BODIES, *SHARED, *CAPABILITY, *FUNCTION, *MEMBERSHIP}
 
         assert set(object_routes(OPENAPI)) - policies == set(), "an object route without a BOLA case"
         assert policies - set(object_routes(OPENAPI)) == set(), "a BOLA case for a route that no longer exists"

@@ -70,8 +70,12 @@ beat: migrate
 demo: migrate
 	$(PY) manage.py seed_demo
 
+# Two processes (one per core of the reference machine; TEST_PROCESSES=1 runs serially). A test file stays on one
+# process (--dist loadfile): its module fixtures (a Redis, a worker, a replica) start once. Each process has its own
+# test database (pytest-django) and its own Redis key prefix (settings/test.py).
+TEST_PROCESSES ?= 2
 test: install
-	DJANGO_SETTINGS_MODULE=jeghealth_backend.settings.test $(VENV)/bin/pytest
+	DJANGO_SETTINGS_MODULE=jeghealth_backend.settings.test $(VENV)/bin/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -35,7 +35,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench_common import COPY_STATEMENT, COPY_TYPES, ensure_database
+from bench_common import COPY_STATEMENT, COPY_TYPES, ensure_database, source_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -61,7 +61,7 @@ def row(user_id, metric_type, moment, value=None, systolic=None, diastolic=None)
     unit = UNITS[metric_type]
     return (
         uuid.uuid4(), user_id, metric_type, value, systolic, diastolic, unit, value, unit,
-        moment, "device", None, None, False, "", {}, "ok", False, "", None, moment,
+        moment, "device", None, None, False, "", {}, "ok", False, "", None, moment, *source_columns("home monitor"),
     )  # fmt: skip
 
 

@@ -33,7 +33,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench_common import COPY_STATEMENT, COPY_TYPES, ensure_database
+from bench_common import COPY_STATEMENT, COPY_TYPES, ensure_database, source_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 DENSE_MINUTES = 365 * 24 * 60
@@ -104,7 +104,7 @@ def build(rows: int) -> dict:
 def _row(user_id, metric_type: str, moment: datetime, value: float) -> tuple:
     return (
         uuid.uuid4(), user_id, metric_type, value, None, None, "bpm", value, "bpm",
-        moment, "device", None, None, False, "", {}, "ok", False, "", None, moment,
+        moment, "device", None, None, False, "", {}, "ok", False, "", None, moment, *source_columns("watch"),
     )  # fmt: skip
 
 
@@ -182,7 +182,8 @@ def main() -> None:
     print()
     print(f"scale bench: PostgreSQL, readings partitioned by month, one dense person ({DENSE_MINUTES:,} heart-rate "
           f"readings: a year at one a minute) and {OTHER_PEOPLE:,} others; gunicorn 1 sync worker, cache off, "
-          f"medians of {args.rounds} interleaved rounds, on a shared loaded 2-core machine")  # fmt: skip
+          f"medians of {args.rounds} interleaved rounds; {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f} at the end")  # fmt: skip
     print()
     print(f"{'readings':>14}  {'list limit=20':>14}  {'ratio':>6}  {'summary 365 d':>14}  {'ratio':>6}")
     for rows in sizes:

@@ -13,9 +13,8 @@ from typing import Any
 
 from django.db import transaction
 from django.template.loader import render_to_string
-from kombu.exceptions import OperationalError as KombuOperationalError
 
-from jeghealth_backend.celery import ENQUEUE_RETRY_POLICY
+from jeghealth_backend.celery import enqueue_or_log
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +37,8 @@ def account_mail_send(*, to: str, template: str, context: dict[str, Any], ref: d
 def _mail_enqueue_or_send(message: dict[str, str], *, summary: str, ref: dict[str, str]) -> None:
     from .tasks import send_email
 
-    try:
-        send_email.apply_async(kwargs=message, kwargsrepr=summary, retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
-    except (KombuOperationalError, ConnectionError, OSError):
-        logger.warning("account_mail_sent_inline", extra={"mail": summary}, exc_info=True)
+    sent = enqueue_or_log(
+        send_email, kwargs=message, kwargsrepr=summary, event="account_mail_sent_inline", extra={"mail": summary}
+    )
+    if not sent:
         send_email(**message)

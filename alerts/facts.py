@@ -10,10 +10,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class ReadingFact:
+class ReadingFact(NamedTuple):  # a tuple: one is made per stored reading, thousands per device batch
     """One stored reading, in its canonical unit, and what health metrics' detector found in it.
 
     `clinical` is the most severe level (`critical`/`warning`/`info`) of the METRICS.md thresholds it crosses,

@@ -394,9 +394,23 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The run's progress and lease (imports/run.py): records of the file consumed by committed chunks, the
+    # running delivery's token and when its lease runs out, and how many deliveries claimed it.
+    processed_count = models.PositiveIntegerField(default=0)
+    lease_token = models.UUIDField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "-created_at"], name="health_import_user_created")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="health_import_user_created"),
+            # The sweeper's question: which unfinished imports does no worker hold?
+            models.Index(
+                fields=["created_at"],
+                name="health_import_unfinished",
+                condition=models.Q(status__in=[ImportStatus.PENDING, ImportStatus.RUNNING]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.format} import {self.id} of {self.user_id}"

@@ -266,6 +266,11 @@ def _copy_rows(cursor: psycopg.Cursor, new: NewReadings) -> None:
 
 TWIN_WINDOW_SECONDS = 60
 
+# A stored reading's source key in SQL, as `arbitration.source_key` makes it in Python.
+_SOURCE_KEY_SQL = """CASE WHEN h.device_id IS NOT NULL THEN 'device:' || h.device_id::text
+               WHEN h.source = 'import' THEN 'import:' || h.source_name
+               WHEN h.source = 'manual' THEN 'manual' ELSE 'device:' END"""
+
 _TWINS_SQL = f"""
 SELECT r.i, (
     SELECT h.id FROM {_TABLE} h
@@ -273,14 +278,42 @@ SELECT r.i, (
       AND h.recorded_at BETWEEN r.recorded_at - make_interval(secs => %b) AND r.recorded_at + make_interval(secs => %b)
       AND h.value IS NOT DISTINCT FROM r.value AND h.systolic_value IS NOT DISTINCT FROM r.systolic_value
       AND h.diastolic_value IS NOT DISTINCT FROM r.diastolic_value
-      AND CASE WHEN h.device_id IS NOT NULL THEN 'device:' || h.device_id::text
-               WHEN h.source = 'import' THEN 'import:' || h.source_name
-               WHEN h.source = 'manual' THEN 'manual' ELSE 'device:' END <> r.source_key
+      AND {_SOURCE_KEY_SQL} <> r.source_key
     ORDER BY abs(extract(epoch FROM h.recorded_at - r.recorded_at)) LIMIT 1
 )
 FROM unnest(%b::int4[], %b::text[], %b::timestamptz[], %b::float8[], %b::float8[], %b::float8[], %b::text[])
     AS r(i, metric_type, recorded_at, value, systolic_value, diastolic_value, source_key)
 """  # noqa: S608 - the table name is our model's, every value is a bound parameter
+
+
+_OTHER_SOURCE_SQL = f"""
+SELECT EXISTS (
+    SELECT 1 FROM {_TABLE} h
+    WHERE h.user_id = %b AND h.metric_type = ANY(%b::text[]) AND h.ended_at IS NULL
+      AND h.recorded_at BETWEEN %b AND %b AND {_SOURCE_KEY_SQL} <> %b
+)
+"""  # noqa: S608 - the table name is our model's, every value is a bound parameter
+
+
+def _another_source_near(new: NewReadings, indexes: list[int], key: str) -> bool:
+    """Whether the person holds any reading of another source than KEY near READINGS INDEXES of NEW (their types,
+    within the twin window of their time range): one range scan of the (user, type, time) index. Most writes come
+    from a person's only device, and then no reading needs the per-reading probe of `_TWINS_SQL`."""
+    readings = [new.readings[i] for i in indexes]
+    window = timedelta(seconds=TWIN_WINDOW_SECONDS)
+    with _cursor() as cursor:
+        cursor.execute(
+            _OTHER_SOURCE_SQL,
+            [
+                new.origin.user_id,
+                sorted({r.metric_type for r in readings}),
+                min(r.recorded_at for r in readings) - window,
+                max(r.recorded_at for r in readings) + window,
+                key,
+            ],
+            prepare=True,
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def cross_source_twins(new: NewReadings) -> dict[int, uuid.UUID | int]:
@@ -307,6 +340,8 @@ def cross_source_twins(new: NewReadings) -> dict[int, uuid.UUID | int]:
     if not rest:
         return twins
     if connection.vendor == "postgresql":
+        if len({keys[i] for i in rest}) == 1 and not _another_source_near(new, rest, keys[rest[0]]):
+            return twins
         readings = [new.readings[i] for i in rest]
         with _cursor() as cursor:
             cursor.execute(

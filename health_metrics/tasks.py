@@ -76,6 +76,14 @@ def run_import(import_id: str) -> None:
     import_run(job_id=import_id)
 
 
+@shared_task(name="health_metrics.requeue_stale_imports")
+def requeue_stale_imports() -> int:
+    """Every minute: imports whose enqueue failed or whose worker died are enqueued again (imports/run.py)."""
+    from .imports.run import imports_requeue_stale
+
+    return imports_requeue_stale()
+
+
 @shared_task(name="health_metrics.ensure_partitions")
 def ensure_partitions() -> list[str]:
     """Daily: the monthly partitions of the readings table exist MONTHS_AHEAD ahead (PostgreSQL; idempotent)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
@@ -17,7 +16,7 @@ from accounts.access import PatientScopedMixin
 from jeghealth_backend.api.exceptions import PayloadTooLarge
 from jeghealth_backend.api.viewsets import BaseViewSet
 
-from . import selectors, services, tasks
+from . import selectors, services
 from .exceptions import ReadingInvalid
 from .filters import ReadingFilter
 from .imports import run as import_service
@@ -322,5 +321,4 @@ class ImportViewSet(PatientScopedMixin, mixins.ListModelMixin, mixins.RetrieveMo
         if upload.size > settings.IMPORT_MAX_BYTES:
             raise PayloadTooLarge()
         job = import_service.import_create(user=self.subject, format=shape.validated_data["format"], upload=upload)
-        transaction.on_commit(lambda: tasks.run_import.delay(str(job.pk)))
         return Response({"id": str(job.pk), "status": job.status}, status=status.HTTP_202_ACCEPTED)

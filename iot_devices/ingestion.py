@@ -43,7 +43,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from health_metrics.device_writes import (
     Accepted,
@@ -55,7 +54,7 @@ from health_metrics.device_writes import (
     chunk_store,
     keys_accepted,
 )
-from jeghealth_backend.celery import ENQUEUE_RETRY_POLICY
+from jeghealth_backend.celery import enqueue_or_log
 from jeghealth_backend.gc_pause import gc_paused
 
 from .capabilities import allowed_metric_types
@@ -117,12 +116,9 @@ def batch_enqueue(*, batch_pk: uuid.UUID) -> bool:
     """Hand the batch to the ingest queue; False (logged) when the broker cannot be reached."""
     from .tasks import process_batch
 
-    try:
-        process_batch.apply_async(args=[str(batch_pk)], retry=True, retry_policy=ENQUEUE_RETRY_POLICY)
-    except (KombuOperationalError, ConnectionError, OSError):
-        logger.warning("batch_enqueue_failed", extra={"batch_pk": str(batch_pk)}, exc_info=True)
-        return False
-    return True
+    return enqueue_or_log(
+        process_batch, args=[str(batch_pk)], event="batch_enqueue_failed", extra={"batch_pk": str(batch_pk)}
+    )
 
 
 def batches_requeue_stale(*, now: datetime | None = None, limit: int = 500) -> int:

@@ -10,10 +10,12 @@ tasks it enqueues in turn, and of its retries) name the request that caused them
 
 from __future__ import annotations
 
+import logging
 import os
 
 from celery import Celery, Task, signals
 from django.db import OperationalError as DatabaseOperationalError
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from .api.logging import REQUEST_ID_HEADER, request_id_var
 
@@ -23,6 +25,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jeghealth_backend.settings.base
 # How long a web request may try to hand a task to the broker before it gives up and falls back (about a second):
 # a broker that is down must not hold the person's request for Celery's default of minutes.
 ENQUEUE_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+BROKER_UNREACHABLE = (KombuOperationalError, ConnectionError, OSError)
+
+
+def enqueue_or_log(task: Task, *, event: str, extra: dict, **options) -> bool:
+    """Publish TASK (`apply_async` OPTIONS) within ENQUEUE_RETRY_POLICY; when the broker cannot be reached, log
+    EVENT with EXTRA and answer False: the caller's outbox row (and its sweeper) or fallback takes over."""
+    try:
+        task.apply_async(retry=True, retry_policy=ENQUEUE_RETRY_POLICY, **options)
+    except BROKER_UNREACHABLE:
+        logging.getLogger(task.__module__).warning(event, extra=extra, exc_info=True)
+        return False
+    return True
 
 
 class BaseTask(Task):

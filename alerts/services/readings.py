@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -61,7 +62,8 @@ def readings_judged(*, user_id: uuid.UUID | str, facts: Sequence[ReadingFact], u
     """
     now = timezone.now()
     fresh_after = now - max_reading_age()
-    facts = sorted(facts, key=lambda f: (f.recorded_at, str(f.reading_id)))
+    # Ties broken by id (a UUID orders as its text does), so that a redelivery walks the readings in the same order.
+    facts = sorted(facts, key=attrgetter("recorded_at", "reading_id"))
     thresholds = _thresholds_by_metric(user_id)
     fresh: list[tuple[ReadingFact, dict[str, Judgement | None]]] = []
     digest_flagged = 0
@@ -69,14 +71,14 @@ def readings_judged(*, user_id: uuid.UUID | str, facts: Sequence[ReadingFact], u
     for fact in facts:
         if fact.suspect:
             continue
-        judged = _judge(fact, thresholds.get(fact.metric_type, ()))
         if fact.recorded_at < fresh_after:
-            levels = [j.level for j in judged.values() if j is not None]
-            if levels:
+            # An old reading only counts toward the digest: its level, without the details of a judgement.
+            level = _old_level(fact, thresholds.get(fact.metric_type, ()))
+            if level is not None:
                 digest_flagged += 1
-                digest_level = max([digest_level, *levels], key=rank)
+                digest_level = max(digest_level, level, key=rank)
             continue
-        fresh.append((fact, judged))
+        fresh.append((fact, _judge(fact, thresholds.get(fact.metric_type, ()))))
 
     events = _advance(user_id, fresh) if fresh else []
     user = None
@@ -94,6 +96,18 @@ def _thresholds_by_metric(user_id) -> dict[str, list[AlertThreshold]]:
     for threshold in AlertThreshold.objects.filter(user_id=user_id).order_by("id"):
         found[threshold.metric_type].append(threshold)
     return found
+
+
+def _old_level(fact: ReadingFact, thresholds: Sequence[AlertThreshold]) -> str | None:
+    """The most severe level any rule gives FACT, as `_judge` would find it, or None when none flags it."""
+    levels = [fact.clinical] if fact.clinical is not None else []
+    if fact.baseline_z is not None:
+        levels.append(Severity.WARNING)
+    if thresholds:
+        crossing = most_severe_crossing(thresholds, fact)
+        if crossing is not None:
+            levels.append(crossing.severity)
+    return max(levels, key=rank) if levels else None
 
 
 def _judge(fact: ReadingFact, thresholds: Iterable[AlertThreshold]) -> dict[str, Judgement | None]:

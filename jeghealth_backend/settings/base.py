@@ -241,6 +241,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health_metrics.check_references",
         "schedule": crontab(day_of_week=0, hour=4, minute=13),
     },
+    # The imports' outbox sweeper: a history file whose enqueue failed or whose worker died is imported again from
+    # its last committed chunk.
+    "health-metrics-requeue-stale-imports": {
+        "task": "health_metrics.requeue_stale_imports",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 55},
+    },
     # The readings table's monthly partitions (PostgreSQL) are created months ahead; idempotent, under a lock.
     "health-metrics-ensure-partitions": {
         "task": "health_metrics.ensure_partitions",

@@ -64,6 +64,7 @@ INTENDED_QUEUES = {
     "health_metrics.detect_anomalies": "default",
     "health_metrics.prune_tombstones": "default",
     "health_metrics.run_import": "default",
+    "health_metrics.requeue_stale_imports": "default",
     "health_metrics.reconcile_rollups": "default",
     "health_metrics.refresh_rollups": "default",
     "health_metrics.sweep_anomaly_checks": "default",

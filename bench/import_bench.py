@@ -159,7 +159,11 @@ def import_figures(records: int) -> str:
 
     from health_metrics.imports.run import import_create
     from health_metrics.models import HealthMetric, ImportJob
+    from jeghealth_backend.celery import app
 
+    # The upload's own task is only enqueued here (an in-memory broker): the child process runs the import.
+    app.conf.task_always_eager = False
+    app.conf.broker_url = "memory://"
     user = _person("import-bench@example.org")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "export.xml"
@@ -174,6 +178,7 @@ def import_figures(records: int) -> str:
     job = ImportJob.objects.get(pk=job.pk)
     stored = HealthMetric.objects.filter(user=user).count()
     assert job.status == "completed", job.error
+    assert job.attempts == 1, "the import ran before the timed child did"
 
     table = HealthMetric._meta.db_table
     with connection.cursor() as cursor:

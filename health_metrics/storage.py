@@ -340,7 +340,12 @@ def cross_source_twins(new: NewReadings) -> dict[int, uuid.UUID | int]:
     if not rest:
         return twins
     if connection.vendor == "postgresql":
-        if len({keys[i] for i in rest}) == 1 and not _another_source_near(new, rest, keys[rest[0]]):
+        by_key: dict[str, list[int]] = {}
+        for i in rest:
+            by_key.setdefault(keys[i], []).append(i)
+        # Only the readings of a source that has another source's readings near them need the probe.
+        rest = [i for key, indexes in by_key.items() if _another_source_near(new, indexes, key) for i in indexes]
+        if not rest:
             return twins
         readings = [new.readings[i] for i in rest]
         with _cursor() as cursor:

@@ -112,6 +112,10 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # PostgreSQL's JIT compiles any plan whose estimated cost is high: about 150 ms of compilation for a query
+    # that runs in tens (bench/README.md, source arbitration). No query of this service gains from it. An
+    # `?options=` in DATABASE_URL wins.
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 # A streaming read replica: lag-tolerant reads go there (jeghealth_backend/replica.py), and a person's reads within
 # REPLICA_READ_AFTER_WRITE_SECONDS of their own write go to the primary.
 REPLICA_READ_AFTER_WRITE_SECONDS = env.float("REPLICA_READ_AFTER_WRITE_SECONDS", default=5.0)
@@ -125,6 +129,7 @@ if env.str("DATABASE_REPLICA_URL", default=""):
         TEST={"MIRROR": "default"},
     )
     DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    DATABASES["replica"]["OPTIONS"].setdefault("options", "-c jit=off")
 DATABASE_ROUTERS = ["jeghealth_backend.db_router.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -4,8 +4,10 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
+from django.db import connection
 
 from jeghealth_backend.settings import base
 
@@ -105,3 +107,30 @@ class TestRequestLimits:
         assert middleware.index("jeghealth_backend.api.middleware.BodySizeLimitMiddleware") < middleware.index(
             "jeghealth_backend.api.middleware.CommonMiddleware"
         )
+
+
+class TestPostgresConnections:
+    @pytest.mark.postgres
+    @pytest.mark.skipif(
+        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql", reason="PostgreSQL's setting"
+    )
+    @pytest.mark.django_db
+    def test_connections_run_without_the_jit_compiler(self):
+        # JIT compilation cost ~150 ms on the arbitration query that runs in tens (bench/README.md).
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            assert cursor.fetchone()[0] == "off"
+
+    def test_an_options_string_in_the_url_wins(self):
+        code = "from jeghealth_backend.settings import base; print(base.DATABASES['default']['OPTIONS']['options'])"
+        url = "postgres://u@127.0.0.1:5432/db?options=-c%20statement_timeout%3D5000"
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=settings.BASE_DIR,
+            env={"PATH": "/usr/bin:/bin", "DATABASE_URL": url, "SECRET_KEY": "x" * 50},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.stdout.strip() == "-c statement_timeout=5000", result.stderr[-2000:]

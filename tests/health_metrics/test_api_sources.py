@@ -176,9 +176,9 @@ class TestOverlappingSourcesCountOnce:
         assert monthly["buckets"][0]["max"] == 5000
 
     def test_targets_and_the_dashboard_count_once(self, client_a, user_a):
-        today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
-        if today > datetime.now(UTC):
-            today -= timedelta(days=1)
+        # The start of today (the person's calendar is UTC here): the dashboard's current period is today's,
+        # whatever the hour the test runs at.
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         steps(user_a, today, 60, 6000, **imported("Apple Watch"))
         steps(user_a, today + timedelta(minutes=5), 60, 5500, **imported("iPhone"))
         target = client_a.post(

@@ -62,8 +62,9 @@ def add_history(
 ) -> int:
     """Bulk-store PER_DAY readings of each of METRIC_TYPES on each of DAYS local days ending on END (today).
 
-    Readings fall between 06:00 and 22:00 local time. On the days of ANOMALY_DAYS (0 = the oldest) the first
-    blood pressure reading is a flagged crisis reading. Returns how many readings were stored.
+    Readings fall between 06:00 and 22:00 local time, never after now (see below). On the days of ANOMALY_DAYS
+    (0 = the oldest) the first blood pressure reading is a flagged crisis reading. Returns how many readings were
+    stored.
     """
     tz = ZoneInfo(user.profile.timezone or "UTC")
     end = end or timezone.now().astimezone(tz).date()
@@ -77,7 +78,9 @@ def add_history(
         for slot in range(per_day):
             at = start + step * slot
             if at > now:
-                continue
+                # Today's slots still ahead go just before now, in order: every day holds its readings whatever
+                # the hour the test runs at (before 06:00 today would otherwise hold none).
+                at = now - timedelta(seconds=per_day - slot)
             for metric_type in metric_types:
                 values = _value(metric_type, index, slot)
                 flagged = metric_type == "blood_pressure" and slot == 0 and index in anomaly_days

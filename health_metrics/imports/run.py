@@ -35,7 +35,8 @@ from typing import IO
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from jeghealth_backend.celery import enqueue_or_log
@@ -122,7 +123,7 @@ def import_run(*, job_id) -> None:
         )
         .update(
             status=ImportStatus.RUNNING,
-            started_at=now,
+            started_at=Coalesce("started_at", Value(now)),  # a resumed import keeps its first start
             lease_token=token,
             lease_expires_at=now + LEASE,
             attempts=F("attempts") + 1,

@@ -129,8 +129,10 @@ class TestAWorkerDyingMidFile:
         with freeze_time(job.lease_expires_at + timedelta(seconds=1)):
             assert imports_requeue_stale() == 1
 
+        first_start = job.started_at
         job.refresh_from_db()
         assert (job.status, job.attempts, job.processed_count) == (ImportStatus.COMPLETED, 2, 8)
+        assert job.started_at == first_start
         assert (job.created_count, job.duplicate_count, job.skipped_count) == (7, 0, 1)
         assert [(e["position"], e["code"]) for e in job.errors] == [(5, "invalid_record")]
         assert job.counts_by_type == {"heart_rate": 7}

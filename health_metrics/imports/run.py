@@ -119,7 +119,7 @@ def import_run(*, job_id) -> None:
         .filter(
             Q(status=ImportStatus.PENDING)
             | Q(status=ImportStatus.RUNNING, lease_expires_at__lt=now)
-            | Q(status=ImportStatus.RUNNING, lease_expires_at__isnull=True)
+            | Q(status=ImportStatus.RUNNING, lease_expires_at__isnull=True, started_at__lt=now - LEASE)
         )
         .update(
             status=ImportStatus.RUNNING,

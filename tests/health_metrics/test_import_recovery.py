@@ -160,7 +160,12 @@ class TestADeliveryThatLostItsLease:
 class TestThePoisonGuard:
     def test_a_job_whose_deliveries_keep_dying_fails_with_its_upload_deleted(self, client_a, user_a, broker_down):
         job = ImportJob.objects.get(pk=upload(client_a)["id"])
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, attempts=run.MAX_ATTEMPTS)
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportStatus.RUNNING,
+            attempts=run.MAX_ATTEMPTS,
+            lease_expires_at=job.created_at + run.LEASE,
+            started_at=job.created_at,
+        )
 
         with freeze_time(job.created_at + run.LEASE + timedelta(seconds=1)):
             run.import_run(job_id=job.pk)
@@ -181,3 +186,20 @@ class TestThePoisonGuard:
 
         with freeze_time(running.created_at + run.LEASE - timedelta(seconds=1)):
             assert imports_requeue_stale() == 0
+
+    def test_a_job_left_running_without_a_lease_is_taken_over_once_a_lease_period_has_passed(
+        self, client_a, user_a, broker_down
+    ):
+        # Claimed by a worker of the release before leases, which then died.
+        job = ImportJob.objects.get(pk=upload(client_a)["id"])
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, started_at=job.created_at)
+        broker_down.undo()
+
+        with freeze_time(job.created_at + run.LEASE - timedelta(seconds=1)):
+            assert imports_requeue_stale() == 0
+        with freeze_time(job.created_at + run.LEASE + timedelta(seconds=1)):
+            assert imports_requeue_stale() == 1
+
+        job.refresh_from_db()
+        assert (job.status, job.created_count) == (ImportStatus.COMPLETED, 7)
+        assert HealthMetric.objects.filter(user=user_a).count() == 7

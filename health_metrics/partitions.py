@@ -4,7 +4,8 @@ The parent keeps the model's table name, so the ORM and every raw insert (storag
 the parent and PostgreSQL routes each row to its month; a row outside every month partition lands in the DEFAULT
 partition. Partitions are UTC calendar months, named `<table>_pYYYY_MM`. The migration
 (0006_partitioned_readings) builds the months present and MONTHS_AHEAD more; the beat task
-`health_metrics.ensure_partitions` keeps MONTHS_AHEAD months ahead of today, idempotently.
+`health_metrics.ensure_partitions` keeps MONTHS_AHEAD months ahead of today, idempotently, and gives every month
+found in the DEFAULT partition (an imported history, a backlog) its own partition, moving its rows there.
 
 Why: a person's reads filter on `recorded_at`, so the planner prunes to the months asked for, and old months can be
 detached or moved to cheaper storage whole. SQLite (development, tests without DATABASE_URL) keeps the plain table.
@@ -103,9 +104,26 @@ def partitions_ensure(*, now: datetime, months_ahead: int = MONTHS_AHEAD) -> lis
             if month_partition_create(cursor, month):
                 created.append(partition_name(month))
             month = next_month(month)
+        # Months that have no partition yet and whose rows landed in the default one (an imported history, a
+        # device's backlog of a month before the table was partitioned): each gets its partition, rows moved.
+        for month in _months_in_default(cursor):
+            if month_partition_create(cursor, month):
+                created.append(partition_name(month))
     if created:
         logger.info("health_metrics_partitions_created", extra={"partitions": created})
     return created
+
+
+def _months_in_default(cursor) -> list[date]:
+    """The UTC months of the rows in the DEFAULT partition: a scan of a table the daily run keeps empty."""
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [DEFAULT_PARTITION])
+    if not cursor.fetchone()[0]:
+        return []
+    cursor.execute(
+        f"SELECT DISTINCT date_trunc('month', recorded_at AT TIME ZONE 'UTC')::date FROM {DEFAULT_PARTITION} "  # noqa: S608
+        "ORDER BY 1"
+    )
+    return [row[0] for row in cursor.fetchall()]
 
 
 def partition_of(reading_id) -> str | None:

@@ -148,6 +148,29 @@ def test_the_beat_task_creates_months_ahead_once_and_moves_stray_rows_out_of_the
     assert "health-metrics-ensure-partitions" in settings.CELERY_BEAT_SCHEDULE
 
 
+@pytest.mark.django_db
+def test_the_beat_task_gives_an_imported_past_month_its_partition_and_empties_the_default(client_a, user_a):
+    # A history older than the months the migration built: it lands in the default partition.
+    old = datetime(2019, 3, 5, 8, tzinfo=UTC)
+    response = client_a.post(
+        BASE,
+        {"metric_type": "weight", "value": 71.5, "unit": "kg", "recorded_at": old.isoformat()},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert partition_of(response.json()["id"]) == DEFAULT_PARTITION
+
+    created = ensure_partitions()
+
+    assert created == [f"{PARENT}_p2019_03"]
+    assert partition_of(response.json()["id"]) == f"{PARENT}_p2019_03"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {DEFAULT_PARTITION}")  # noqa: S608 - our own table name
+        assert cursor.fetchone()[0] == 0
+    assert client_a.get(BASE + f"{response.json()['id']}/").json()["value"] == 71.5
+    assert ensure_partitions() == []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_racing_replays_of_one_client_record_id_at_different_months_store_one_reading():
     """The key is not in the readings table (its unique keys must hold recorded_at), so two replays of one record

@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
+from psycopg import sql
 
 from tests.servers import RedisServer, free_port
 
@@ -45,6 +47,7 @@ def test_two_web_instances_and_three_workers_store_every_batch_once_and_run_peri
         )  # fmt: skip
     finally:
         redis.close()
+        _drop_database(db, f"{db['NAME']}_horizontal")
     report = run.stdout + run.stderr[-3000:]
     assert run.returncode == 0, report
     assert "stored exactly once, periodic work not doubled: yes" in run.stdout, report
@@ -52,3 +55,11 @@ def test_two_web_instances_and_three_workers_store_every_batch_once_and_run_peri
     # Both instances served requests.
     logs = BASE_DIR / "var" / "load_bench"
     assert (logs / "web0.log").exists() and (logs / "web1.log").exists()
+
+
+def _drop_database(db: dict, name: str) -> None:
+    """The run's own database goes with it (the test owns what it uses)."""
+    with psycopg.connect(
+        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname="postgres", autocommit=True
+    ) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

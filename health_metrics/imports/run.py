@@ -205,15 +205,10 @@ def _store(job: ImportJob, token: uuid.UUID, records: Iterable[Record]) -> None:
     counts: Counter = Counter(job.counts_by_type)
     iterator = islice(iter(records), job.processed_count, None)
     while chunk := list(islice(iterator, CHUNK)):
-        # The job's counters are changed in memory by the chunk; kept only if the chunk commits.
-        before = (job.created_count, job.duplicate_count, job.skipped_count, list(job.errors), Counter(counts))
-        try:
-            with transaction.atomic():
-                _store_records(job, user, height, chunk, counts)
-                _progress(job, token, len(chunk), counts)
-        except _LeaseLost:
-            job.created_count, job.duplicate_count, job.skipped_count, job.errors, counts = before
-            raise
+        # A lost lease rolls the chunk back and ends this delivery (import_run), its in-memory counts unused.
+        with transaction.atomic():
+            _store_records(job, user, height, chunk, counts)
+            _progress(job, token, len(chunk), counts)
     job.counts_by_type = dict(sorted(counts.items()))
 
 

@@ -4,10 +4,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
-import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
-from django.db import connection
 
 from jeghealth_backend.settings import base
 
@@ -109,28 +107,34 @@ class TestRequestLimits:
         )
 
 
-class TestPostgresConnections:
-    @pytest.mark.postgres
-    @pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql", reason="PostgreSQL's setting"
+def _database_option(url: str, replica_url: str = "", alias: str = "default") -> str:
+    """The libpq `options` that settings give the connection ALIAS, for the given URLs (a fresh process)."""
+    code = f"from jeghealth_backend.settings import base; print(base.DATABASES[{alias!r}]['OPTIONS']['options'])"
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url, "SECRET_KEY": "x" * 50}
+    if replica_url:
+        env["DATABASE_REPLICA_URL"] = replica_url
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
-    @pytest.mark.django_db
-    def test_connections_run_without_the_jit_compiler(self):
-        # JIT compilation cost ~150 ms on the arbitration query that runs in tens (bench/README.md).
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW jit")
-            assert cursor.fetchone()[0] == "off"
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip()
+
+
+class TestPostgresConnections:
+    # JIT compilation cost ~150 ms on the arbitration query that runs in tens (bench/README.md).
+    def test_the_primary_and_the_replica_connect_without_the_jit_compiler(self):
+        url, replica = "postgres://u@127.0.0.1:5432/db", "postgres://u@127.0.0.1:5433/db"
+
+        assert _database_option(url) == "-c jit=off"
+        assert _database_option(url, replica, alias="replica") == "-c jit=off"
 
     def test_an_options_string_in_the_url_wins(self):
-        code = "from jeghealth_backend.settings import base; print(base.DATABASES['default']['OPTIONS']['options'])"
         url = "postgres://u@127.0.0.1:5432/db?options=-c%20statement_timeout%3D5000"
-        result = subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=settings.BASE_DIR,
-            env={"PATH": "/usr/bin:/bin", "DATABASE_URL": url, "SECRET_KEY": "x" * 50},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.stdout.strip() == "-c statement_timeout=5000", result.stderr[-2000:]
+
+        assert _database_option(url) == "-c statement_timeout=5000"
